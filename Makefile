@@ -1,0 +1,55 @@
+# The two commands a new machine needs: `make run` and `make test`.
+GO        ?= go
+BIN       := bin
+BINARIES  := nsqd
+DATA      ?= $(CURDIR)/data
+GOFLAGS   ?=
+export GOFLAGS
+
+.PHONY: deps all build run test test-unit test-gonsq lint bench fuzz clean
+
+all: build
+
+build:
+	@mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/ $(addprefix ./cmd/,$(BINARIES))
+
+# Builds and starts a local nsqd with sensible defaults (TCP 4150, HTTP
+# 4151, data in ./data/nsqd). nsqlookupd and nsqadmin join here when their
+# issues land. Ctrl-C stops everything.
+run: build
+	@mkdir -p $(DATA)/nsqd
+	@echo "nsqd: tcp 127.0.0.1:4150  http http://127.0.0.1:4151  data $(DATA)/nsqd"
+	$(BIN)/nsqd --tcp-address=127.0.0.1:4150 --http-address=127.0.0.1:4151 --data-path=$(DATA)/nsqd
+
+# Installs what the tests need, then runs every test: formatting and vet,
+# the unit and integration tests with the race detector, and go-nsq's own
+# test suite against the built nsqd.
+test: deps lint test-unit build test-gonsq
+
+deps:
+	@command -v curl >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq curl >/dev/null)
+	$(GO) mod download
+
+lint:
+	@out="$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))"; \
+	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+test-unit:
+	$(GO) test -race -count=1 -timeout 15m ./...
+
+test-gonsq: build
+	./.ci/gonsq-suite.sh
+
+# Placeholder until the `make bench` issue lands: runs the Go benchmarks of
+# the hot paths (codec, log, engine) once, briefly.
+bench:
+	@echo "make bench: placeholder until the bench issue lands - running Go benchmarks only"
+	$(GO) test -run xxx -bench . -benchmem -benchtime 1s ./wire/ ./queue/ ./engine/
+
+fuzz:
+	$(GO) test ./wire/ -run xxx -fuzz FuzzParseCommand -fuzztime 30s
+
+clean:
+	rm -rf $(BIN)
