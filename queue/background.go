@@ -1,0 +1,420 @@
+package queue
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync/atomic"
+	"unsafe"
+)
+
+// Prefaulting.
+//
+// A store into a page of a MAP_SHARED file mapping that is not yet mapped
+// writable takes a page fault: the kernel allocates a page-cache page, zeroes
+// it, calls the file system's page_mkwrite (block reservation) and installs
+// the PTE. On this machine (ext4, kernel 6.18) that is ~1-2 µs per 4 KiB page,
+// i.e. it roughly doubles the cost of appending 1 KiB records and adds
+// microsecond stalls to the event loop (numbers in log_timing_test.go).
+// Worse, a sparse file on a full disk turns that fault into SIGBUS.
+//
+// So a per-Log background goroutine keeps Options.PrefaultBytes (1 MiB) ahead
+// of the write offset: it first fallocates the range (blocks exist, so the
+// appender can never meet ENOSPC as SIGBUS: Append allocates the next window
+// itself, and returns the error, when the goroutine lags) and then runs
+// MADV_POPULATE_WRITE over it (falling back to an atomic add of 0 on one word
+// per page where the kernel lacks it: a write fault that cannot change data
+// the appender may be writing concurrently). The appender wakes the goroutine,
+// through a one-slot channel, when its write offset passes half the window;
+// it checks that only when a record crosses a page boundary.
+//
+// The same goroutine pre-creates the next segment (create, ftruncate, mmap,
+// first window prefaulted) once the active one is half full, under a spare
+// name, so that moving to a new segment costs the appender no syscall; it
+// renames the segment after its first seq once the appender has taken it, and
+// closes descriptors of sealed segments. A crash before the rename is handled
+// by Open, which adopts a spare file whose first record is valid. The
+// directory fsync that makes creations, renames and removals durable is done
+// by Sync, never by Append.
+
+// background is the per-Log goroutine (file mode, unless NoPrefault).
+func (l *Log) background() {
+	defer close(l.done)
+	for {
+		select {
+		case <-l.stop:
+			return
+		case <-l.wake:
+		}
+		l.tidy()
+		if l.syncMu.TryLock() {
+			l.reapLocked()
+			l.syncMu.Unlock()
+		} // else Sync is running; it kicks us when it is done
+		t := l.table.Load()
+		active := t.segs[len(t.segs)-1]
+		l.prefault(active, int(active.written.Load()))
+		l.prepareSpare(active)
+	}
+}
+
+func (l *Log) stopBackground() {
+	if l.stop != nil {
+		close(l.stop)
+		<-l.done
+		l.stop = nil
+	}
+}
+
+// tidy renames segments still carrying a spare name and closes the
+// descriptors of sealed segments. Background goroutine, or Close/Remove once
+// it has stopped.
+func (l *Log) tidy() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	segs := l.table.Load().segs
+	for i := len(segs) - 1; i >= 0; i-- {
+		s := segs[i]
+		sealed := i < len(segs)-1
+		if !s.temp && (!sealed || s.fd < 0) {
+			if sealed {
+				break // older segments were tidied before
+			}
+			continue
+		}
+		if s.temp {
+			path := filepath.Join(l.dir, segName(s.id))
+			if err := l.fs.Rename(s.path, path); err != nil {
+				l.setBgErrLocked(&segError{op: "rename", id: s.id, err: err})
+			} else {
+				s.path, s.temp = path, false
+				l.mu.dirDirty = true
+			}
+		}
+		if sealed && s.fd >= 0 {
+			if err := l.fs.Close(s.fd); err != nil {
+				l.setBgErrLocked(&segError{op: "close", id: s.id, err: err})
+			}
+			s.fd = -1
+		}
+	}
+}
+
+func (l *Log) setBgErrLocked(err error) {
+	if l.mu.bgErr == nil {
+		l.mu.bgErr = err
+	}
+}
+
+// reapLocked unmaps the segments removed by DeleteBefore (or replaced by
+// growEmpty) and deletes their files. l.syncMu must be held, so no Sync is
+// touching their mappings; only the background goroutine, or Close/Remove
+// after stopping it, call it, so no prefault is touching them either.
+func (l *Log) reapLocked() {
+	l.mu.Lock()
+	doomed := l.mu.doomed
+	l.mu.doomed = nil
+	l.mu.Unlock()
+	if len(doomed) == 0 {
+		return
+	}
+	var err error
+	removed := false
+	for _, s := range doomed {
+		if s.data != nil {
+			err = errors.Join(err, l.fs.Munmap(s.data))
+			s.data = nil
+		}
+		if s.unmapOnly {
+			continue
+		}
+		if s.fd >= 0 {
+			err = errors.Join(err, l.fs.Close(s.fd))
+			s.fd = -1
+		}
+		err = errors.Join(err, l.fs.Remove(s.path))
+		removed = true
+	}
+	l.mu.Lock()
+	l.mu.dirDirty = l.mu.dirDirty || removed
+	if err != nil {
+		l.setBgErrLocked(fmt.Errorf("queue: deleting segments: %w", err))
+	}
+	l.mu.Unlock()
+}
+
+// prefault reserves and prefaults s up to a window beyond the write offset w.
+// Background goroutine only (it owns s.pf).
+func (l *Log) prefault(s *segment, w int) {
+	limit := len(s.data) - l.trailer
+	target := min(pageUp(w)+l.window, limit)
+	if target > s.pf {
+		if r := int(s.reserved.Load()); r < target {
+			if err := l.allocate(s, r, target); err != nil {
+				return // ENOSPC and the like: Append will report it
+			}
+		}
+		b := s.data[pageDown(s.pf):min(pageUp(target), len(s.data))]
+		if !l.noPopulate.Load() {
+			if err := l.fs.Populate(b); errors.Is(err, errUnsupported) {
+				l.noPopulate.Store(true)
+			}
+		}
+		if l.noPopulate.Load() {
+			touchPages(b)
+		}
+		s.pf = target
+	}
+	s.wakeAt.Store(int64(s.pf - l.window/2))
+}
+
+// touchPages write-faults every page of b (page-aligned) without changing
+// it: an atomic add of zero is a write that cannot lose a concurrent store of
+// the appender to the same word.
+func touchPages(b []byte) {
+	for i := 0; i < len(b); i += pageSize {
+		atomic.AddUint32((*uint32)(unsafe.Pointer(&b[i])), 0)
+	}
+}
+
+// prepareSpare pre-creates the next segment once the active one is half
+// full (or within two windows of its end). Background goroutine only.
+func (l *Log) prepareSpare(active *segment) {
+	if l.spare.Load() != nil {
+		return
+	}
+	limit := len(active.data) - l.trailer
+	w := int(active.written.Load())
+	if w < limit/2 && limit-w > 2*l.window {
+		return
+	}
+	s, err := l.createSegment(0, l.segSize, true)
+	if err != nil {
+		return // Append creates the segment itself and reports the error
+	}
+	l.prefault(s, 0)
+	l.spare.Store(s)
+}
+
+// Sync makes every committed record durable (msync of the mapped ranges
+// written since the previous Sync; records appended but not yet committed are
+// covered only if they share a page with committed ones), fsyncs the
+// directory if segment files were created, renamed or removed, and then
+// writes the trailer of every segment that became fully durable (see the
+// package documentation), so that a later Open need not scan it. It also
+// reports an earlier failure of the background goroutine (a failed rename or
+// unlink). Without new commits or directory changes it makes no syscall.
+//
+// Safe for concurrent use with every method, including Append and Close (it
+// then returns ErrClosed); concurrent Syncs are serialised. It blocks on disk
+// I/O: call it from a background goroutine, never from the event loop. A no-op
+// in memory.
+func (l *Log) Sync() error {
+	if l.mem {
+		if l.closed.Load() {
+			return ErrClosed
+		}
+		return nil
+	}
+	l.syncMu.Lock()
+	if l.sy.closed {
+		l.syncMu.Unlock()
+		return ErrClosed
+	}
+	h := l.Head()
+	err := l.syncLocked(h.Seq, h.Seg, int(h.Off))
+	l.reapIfStoppedLocked()
+	l.syncMu.Unlock()
+	l.kick()
+	return err
+}
+
+// reapIfStoppedLocked reaps deleted segments when there is no background
+// goroutine to do it.
+func (l *Log) reapIfStoppedLocked() {
+	if l.wake == nil {
+		l.reapLocked()
+	}
+}
+
+// syncLocked makes everything up to the position (seq, seg, off) durable.
+// l.syncMu must be held.
+func (l *Log) syncLocked(seq, seg uint64, off int) error {
+	l.mu.Lock()
+	dirty, bgErr := l.mu.dirDirty, l.mu.bgErr
+	l.mu.dirDirty, l.mu.bgErr = false, nil
+	l.mu.Unlock()
+	if seq == l.sy.seq && !dirty {
+		return bgErr
+	}
+	fail := func(err error) error {
+		if dirty {
+			l.mu.Lock()
+			l.mu.dirDirty = true
+			l.mu.Unlock()
+		}
+		return errors.Join(bgErr, err)
+	}
+
+	segs := l.table.Load().segs
+	for i, s := range segs {
+		if s.id < l.sy.seg {
+			continue
+		}
+		if s.id > seg {
+			break
+		}
+		start := 0
+		if s.id == l.sy.seg {
+			start = l.sy.off
+		}
+		end := off
+		if s.id < seg {
+			end = s.end
+		}
+		if end > start {
+			if err := l.fs.Msync(s.data[pageDown(start):end]); err != nil {
+				return fail(&segError{op: "msync", id: s.id, err: err})
+			}
+		}
+		if s.id < seg {
+			l.sy.seg, l.sy.off = segs[i+1].id, 0
+		} else {
+			l.sy.seg, l.sy.off = s.id, end
+		}
+	}
+	if dirty {
+		if err := l.fs.Fsync(l.dirfd); err != nil {
+			return fail(fmt.Errorf("queue: fsync dir %s: %w", l.dir, err))
+		}
+	}
+	// Seal the segments that just became durable, oldest first.
+	for i, s := range segs {
+		if s.id >= l.sy.seg || i+1 >= len(segs) {
+			break
+		}
+		if s.sealedSynced {
+			continue
+		}
+		b := s.data[len(s.data)-trailerSize:]
+		putTrailer(b, s.id, trailer{end: uint32(s.end), next: segs[i+1].id})
+		p := pageDown(len(s.data) - trailerSize)
+		if err := l.fs.Msync(s.data[p:]); err != nil {
+			return fail(&segError{op: "msync trailer", id: s.id, err: err})
+		}
+		s.sealedSynced = true
+	}
+	l.sy.seq = seq
+	return bgErr
+}
+
+// Close makes everything appended durable (including records not yet
+// committed: a later Open sees every intact record), unmaps the segments,
+// truncates the active segment file to its used length (so that the next Open
+// scans no sparse tail) and closes the files. Must not run concurrently with
+// Append, Commit, Read or DeleteBefore; a concurrent Sync returns ErrClosed.
+// A second Close returns ErrClosed.
+func (l *Log) Close() error {
+	if l.closed.Swap(true) {
+		return ErrClosed
+	}
+	if l.mem {
+		l.table.Store(nil)
+		return nil
+	}
+	l.stopBackground()
+	l.syncMu.Lock()
+	defer l.syncMu.Unlock()
+	l.sy.closed = true
+
+	l.tidy()
+	l.reapLocked()
+	var errs []error
+	if s := l.spare.Swap(nil); s != nil {
+		l.release(s)
+		errs = append(errs, l.fs.Remove(s.path))
+		l.mu.Lock()
+		l.mu.dirDirty = true
+		l.mu.Unlock()
+	}
+	w := &l.w
+	errs = append(errs, l.syncLocked(w.seq, w.seg.id, w.off))
+
+	for _, s := range l.table.Load().segs {
+		if s.data != nil {
+			errs = append(errs, l.fs.Munmap(s.data))
+			s.data = nil
+		}
+	}
+	last := w.seg
+	if err := l.fs.Ftruncate(last.fd, int64(w.off)); err != nil {
+		errs = append(errs, &segError{op: "ftruncate", id: last.id, err: err})
+	} else if err := l.fs.Fsync(last.fd); err != nil {
+		errs = append(errs, &segError{op: "fsync", id: last.id, err: err})
+	}
+	for _, s := range l.table.Load().segs {
+		if s.fd >= 0 {
+			errs = append(errs, l.fs.Close(s.fd))
+			s.fd = -1
+		}
+	}
+	l.table.Store(nil)
+	errs = append(errs, l.fs.Close(l.dirfd))
+	l.dirfd = -1
+	return errors.Join(errs...)
+}
+
+// Remove closes the log without syncing and deletes every segment file (the
+// topic was deleted), then removes dir if that left it empty. Same
+// concurrency rules as Close. After a Close, Remove still deletes the files
+// (it reopens nothing; it lists dir).
+func (l *Log) Remove() error {
+	if l.mem {
+		l.closed.Store(true)
+		l.table.Store(nil)
+		return nil
+	}
+	var errs []error
+	if !l.closed.Swap(true) {
+		l.stopBackground()
+		l.syncMu.Lock()
+		l.sy.closed = true
+		l.mu.Lock()
+		doomed := l.mu.doomed
+		l.mu.doomed = nil
+		l.mu.Unlock()
+		if s := l.spare.Swap(nil); s != nil {
+			doomed = append(doomed, s)
+		}
+		for _, s := range doomed {
+			if s.unmapOnly { // its descriptor belongs to a live segment
+				_ = l.fs.Munmap(s.data)
+				s.data = nil
+				continue
+			}
+			l.release(s)
+		}
+		for _, s := range l.table.Load().segs {
+			l.release(s)
+		}
+		l.table.Store(nil)
+		l.syncMu.Unlock()
+	}
+	names, err := l.fs.ReadDir(l.dir)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	for _, name := range names {
+		if _, ok := parseSegName(name); ok || filepath.Ext(name) == spareSuffix {
+			errs = append(errs, l.fs.Remove(filepath.Join(l.dir, name)))
+		}
+	}
+	if l.dirfd >= 0 {
+		errs = append(errs, l.fs.Fsync(l.dirfd), l.fs.Close(l.dirfd))
+		l.dirfd = -1
+	}
+	if names, err := l.fs.ReadDir(l.dir); err == nil && len(names) == 0 {
+		_ = l.fs.Remove(l.dir)
+	}
+	return errors.Join(errs...)
+}
