@@ -1,0 +1,622 @@
+package engine
+
+import (
+	"encoding/json"
+	"errors"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nsqfast/nsq/queue"
+	"github.com/nsqfast/nsq/wire"
+)
+
+// Consumer is the engine's view of a subscribed client. The TCP layer
+// implements it.
+type Consumer interface {
+	// SendMessage queues one message frame for the client. It is called
+	// with the channel's lock held: it must copy body (which aliases the
+	// log) and must not block.
+	SendMessage(id wire.MessageID, timestamp int64, attempts uint16, body []byte)
+	// Flush says a batch of SendMessage calls is complete: wake the writer.
+	// Called with the channel's lock held; must not block.
+	Flush()
+	// Disconnect closes the client (its channel or topic was deleted).
+	// Must not block.
+	Disconnect()
+}
+
+// entry states.
+const (
+	stFree uint8 = iota
+	stInFlight
+	stReady    // requeued, deliverable now
+	stDeferred // deliverable at key
+)
+
+// entry is a message a channel has taken from the log and not finished.
+type entry struct {
+	pos         queue.Pos
+	sub         *Subscription // owner while in flight
+	deliveredAt int64
+	heap        int // handle in the timeouts or deferred heap
+	attempts    uint16
+	state       uint8
+}
+
+// Channel is a cursor over its topic's log plus the messages it has taken
+// and not finished. Safe for concurrent use.
+type Channel struct {
+	t         *Topic
+	name      string
+	ephemeral bool
+	file      string // checkpoint file; "" for ephemeral channels
+
+	messageCount atomic.Uint64
+	requeueCount atomic.Uint64
+	timeoutCount atomic.Uint64
+
+	mu struct {
+		sync.Mutex
+		cursor   queue.Pos
+		paused   bool
+		closed   bool
+		isNew    bool // no checkpoint written yet
+		entries  []entry
+		free     []int32
+		inflight map[uint64]int32 // seq -> entry
+		timeouts queue.Heap[int32]
+		deferred queue.Heap[int32]
+		ready    *queue.Ring[int32]
+		subs     []*Subscription
+		rr       int
+		touched  []*Subscription
+	}
+}
+
+func newChannel(t *Topic, name string, start queue.Pos) *Channel {
+	c := &Channel{t: t, name: name, ephemeral: t.ephemeral || IsEphemeralName(name)}
+	if !c.ephemeral {
+		c.file = filepath.Join(t.dir, channelsDir, name+channelFileSuffix)
+	}
+	c.mu.cursor = start
+	c.mu.isNew = true
+	c.mu.inflight = make(map[uint64]int32)
+	c.mu.ready = queue.NewRing[int32](64)
+	return c
+}
+
+// checkpointDoc is a channel's durable state: everything from Cursor on,
+// plus Pending (taken from the log, not finished), is delivered again after
+// a restart.
+type checkpointDoc struct {
+	Cursor  queue.Pos      `json:"cursor"`
+	Paused  bool           `json:"paused"`
+	Pending []pendingEntry `json:"pending,omitempty"`
+}
+
+type pendingEntry struct {
+	Pos       queue.Pos `json:"pos"`
+	Attempts  uint16    `json:"attempts"`
+	DeliverAt int64     `json:"deliver_at,omitempty"`
+}
+
+func restoreChannel(t *Topic, name string) (*Channel, error) {
+	c := newChannel(t, name, t.log.First())
+	c.mu.isNew = false
+	b, err := os.ReadFile(c.file)
+	if err != nil {
+		return nil, err
+	}
+	var doc checkpointDoc
+	if err := json.Unmarshal(b, &doc); err != nil {
+		// A damaged checkpoint: deliver everything stored again rather
+		// than lose anything.
+		t.e.logf(LogError, "CHANNEL(%s:%s): checkpoint unreadable, replaying the whole log: %s", t.name, name, err)
+		c.mu.isNew = true
+		return c, nil
+	}
+	c.mu.cursor = doc.Cursor
+	if c.mu.cursor.Seq < t.log.First().Seq {
+		c.mu.cursor = t.log.First()
+	}
+	if c.mu.cursor.Seq > t.log.Head().Seq {
+		c.mu.cursor = t.log.Head()
+	}
+	c.mu.paused = doc.Paused
+	now := time.Now().UnixNano()
+	for _, p := range doc.Pending {
+		if p.Pos.Seq < t.log.First().Seq || p.Pos.Seq >= t.log.Head().Seq {
+			continue
+		}
+		slot := c.newEntryLocked(p.Pos)
+		e := &c.mu.entries[slot]
+		e.attempts = p.Attempts
+		if p.DeliverAt > now {
+			e.state = stDeferred
+			e.heap = c.mu.deferred.Push(slot, p.DeliverAt)
+		} else {
+			e.state = stReady
+			c.mu.ready.PushGrow(slot)
+		}
+	}
+	return c, nil
+}
+
+// Name returns the channel's name.
+func (c *Channel) Name() string { return c.name }
+
+// Topic returns the channel's topic.
+func (c *Channel) Topic() *Topic { return c.t }
+
+// Ephemeral reports whether the channel lives in memory only.
+func (c *Channel) Ephemeral() bool { return c.ephemeral }
+
+func (c *Channel) isNew() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.mu.isNew
+}
+
+func (c *Channel) newEntryLocked(pos queue.Pos) int32 {
+	var slot int32
+	if n := len(c.mu.free); n > 0 {
+		slot = c.mu.free[n-1]
+		c.mu.free = c.mu.free[:n-1]
+	} else {
+		c.mu.entries = append(c.mu.entries, entry{})
+		slot = int32(len(c.mu.entries) - 1)
+	}
+	c.mu.entries[slot] = entry{pos: pos, heap: -1}
+	return slot
+}
+
+func (c *Channel) freeEntryLocked(slot int32) {
+	c.mu.entries[slot] = entry{}
+	c.mu.free = append(c.mu.free, slot)
+}
+
+// dispatch hands available messages to consumers with spare RDY.
+func (c *Channel) dispatch() {
+	c.mu.Lock()
+	c.dispatchLocked()
+	c.mu.Unlock()
+}
+
+// pickLocked returns the next consumer, round robin, whose in-flight count
+// is below its RDY count.
+func (c *Channel) pickLocked() *Subscription {
+	n := len(c.mu.subs)
+	for i := 0; i < n; i++ {
+		c.mu.rr++
+		if c.mu.rr >= n {
+			c.mu.rr = 0
+		}
+		s := c.mu.subs[c.mu.rr]
+		if s.inflight < s.ready {
+			return s
+		}
+	}
+	return nil
+}
+
+func (c *Channel) applySkipsLocked() {
+	for _, s := range *c.t.skips.Load() {
+		if c.mu.cursor.Seq >= s.From.Seq && c.mu.cursor.Seq < s.To.Seq {
+			c.mu.cursor = s.To
+		}
+	}
+}
+
+// trimOverflowLocked drops the oldest messages of an ephemeral channel
+// beyond MemQueueSize (upstream drops what its memory queue cannot hold).
+func (c *Channel) trimOverflowLocked(limit uint64) {
+	max := uint64(c.t.e.opts.MemQueueSize)
+	for c.mu.cursor.Seq < limit && limit-c.mu.cursor.Seq > max {
+		rec, err := c.t.log.Read(c.mu.cursor)
+		if err != nil {
+			return
+		}
+		c.mu.cursor = rec.Next
+	}
+}
+
+func (c *Channel) dispatchLocked() {
+	if c.mu.closed || c.mu.paused {
+		return
+	}
+	limit := c.t.limitSeq.Load()
+	if c.ephemeral {
+		c.trimOverflowLocked(limit)
+	}
+	if len(c.mu.subs) == 0 {
+		c.skimDeferredLocked(limit, 0)
+		return
+	}
+	now := time.Now().UnixNano()
+	for {
+		s := c.pickLocked()
+		if s == nil {
+			break
+		}
+		var slot int32
+		var rec queue.Record
+		var err error
+		if c.mu.ready.Len() > 0 {
+			slot, _ = c.mu.ready.Pop()
+			rec, err = c.t.log.Read(c.mu.entries[slot].pos)
+			if err != nil || rec.Pos.Seq != c.mu.entries[slot].pos.Seq {
+				// The record is gone (its segment was deleted by an
+				// empty): nothing left to deliver.
+				c.freeEntryLocked(slot)
+				continue
+			}
+		} else {
+			if c.mu.cursor.Seq >= limit {
+				break
+			}
+			c.applySkipsLocked()
+			rec, err = c.t.log.Read(c.mu.cursor)
+			if err != nil || rec.Pos.Seq >= limit {
+				if err != nil && !errors.Is(err, queue.ErrEnd) {
+					c.t.e.logf(LogError, "CHANNEL(%s:%s): read at %d: %s", c.t.name, c.name, c.mu.cursor.Seq, err)
+				}
+				break
+			}
+			c.mu.cursor = rec.Next
+			c.messageCount.Add(1)
+			_, at, _, ok := decodeHeader(rec.Data)
+			if !ok {
+				continue
+			}
+			if at > now {
+				slot = c.newEntryLocked(rec.Pos)
+				c.mu.entries[slot].state = stDeferred
+				c.mu.entries[slot].heap = c.mu.deferred.Push(slot, at)
+				continue
+			}
+			if s.sampleRate > 0 && rand.Int32N(100) > s.sampleRate {
+				continue // upstream's sampling drops the message for this channel
+			}
+			slot = c.newEntryLocked(rec.Pos)
+		}
+		c.deliverLocked(s, slot, rec, now)
+	}
+	for i, s := range c.mu.touched {
+		s.touched = false
+		s.cons.Flush()
+		c.mu.touched[i] = nil
+	}
+	c.mu.touched = c.mu.touched[:0]
+	// DPUB messages at the cursor go to the deferred set at once, so they
+	// count as deferred, not as depth (as upstream).
+	c.skimDeferredLocked(limit, now)
+}
+
+// skimDeferredLocked moves deferred messages at the cursor into the
+// deferred set.
+func (c *Channel) skimDeferredLocked(limit uint64, now int64) {
+	for c.mu.cursor.Seq < limit {
+		c.applySkipsLocked()
+		rec, err := c.t.log.Read(c.mu.cursor)
+		if err != nil || rec.Pos.Seq >= limit {
+			return
+		}
+		_, at, _, ok := decodeHeader(rec.Data)
+		if !ok || at == 0 {
+			return
+		}
+		if now == 0 {
+			now = time.Now().UnixNano()
+		}
+		if at <= now {
+			return
+		}
+		c.mu.cursor = rec.Next
+		c.messageCount.Add(1)
+		slot := c.newEntryLocked(rec.Pos)
+		c.mu.entries[slot].state = stDeferred
+		c.mu.entries[slot].heap = c.mu.deferred.Push(slot, at)
+	}
+}
+
+func (c *Channel) deliverLocked(s *Subscription, slot int32, rec queue.Record, now int64) {
+	ts, _, body, _ := decodeHeader(rec.Data)
+	e := &c.mu.entries[slot]
+	e.attempts++
+	e.state = stInFlight
+	e.sub = s
+	e.deliveredAt = now
+	e.heap = c.mu.timeouts.Push(slot, now+s.msgTimeout)
+	c.mu.inflight[rec.Pos.Seq] = slot
+	s.inflight++
+	s.messageCount.Add(1)
+	s.cons.SendMessage(wire.IDFromSeq(rec.Pos.Seq), ts, e.attempts, body)
+	if !s.touched {
+		s.touched = true
+		c.mu.touched = append(c.mu.touched, s)
+	}
+}
+
+// processTimers requeues timed-out in-flight messages and releases due
+// deferred ones. Called by the engine's scan goroutine.
+func (c *Channel) processTimers(now int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.mu.closed {
+		return
+	}
+	moved := false
+	for {
+		slot, key, ok := c.mu.timeouts.PeekMin()
+		if !ok || key > now {
+			break
+		}
+		c.mu.timeouts.PopMin()
+		e := &c.mu.entries[slot]
+		delete(c.mu.inflight, e.pos.Seq)
+		e.sub.inflight--
+		e.sub = nil
+		e.heap = -1
+		e.state = stReady
+		c.mu.ready.PushGrow(slot)
+		c.timeoutCount.Add(1)
+		moved = true
+	}
+	for {
+		slot, key, ok := c.mu.deferred.PeekMin()
+		if !ok || key > now {
+			break
+		}
+		c.mu.deferred.PopMin()
+		e := &c.mu.entries[slot]
+		e.heap = -1
+		e.state = stReady
+		c.mu.ready.PushGrow(slot)
+		moved = true
+	}
+	if moved || c.ephemeral {
+		c.dispatchLocked()
+	}
+}
+
+// takeLocked removes an in-flight message owned by s.
+func (c *Channel) takeLocked(s *Subscription, id []byte) (int32, error) {
+	seq, ok := wire.SeqFromID(id)
+	if !ok {
+		return 0, ErrNotInFlight
+	}
+	slot, ok := c.mu.inflight[seq]
+	if !ok {
+		return 0, ErrNotInFlight
+	}
+	e := &c.mu.entries[slot]
+	if e.sub != s {
+		return 0, ErrNotOwner
+	}
+	delete(c.mu.inflight, seq)
+	c.mu.timeouts.Remove(e.heap)
+	e.heap = -1
+	e.sub = nil
+	s.inflight--
+	return slot, nil
+}
+
+// Pause stops delivery; in-flight messages stay in flight.
+func (c *Channel) Pause() error { return c.setPaused(true) }
+
+// Unpause resumes delivery.
+func (c *Channel) Unpause() error { return c.setPaused(false) }
+
+func (c *Channel) setPaused(p bool) error {
+	c.mu.Lock()
+	if c.mu.closed {
+		c.mu.Unlock()
+		return ErrExiting
+	}
+	c.mu.paused = p
+	c.mu.isNew = true // checkpoint soon
+	if !p {
+		c.dispatchLocked()
+	}
+	c.mu.Unlock()
+	c.t.e.kickSync()
+	return nil
+}
+
+// IsPaused reports whether the channel is paused.
+func (c *Channel) IsPaused() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.mu.paused
+}
+
+// Empty discards every message of the channel: queued, requeued, deferred
+// and in flight (in-flight counts of its consumers drop to zero), as
+// upstream.
+func (c *Channel) Empty() error {
+	c.t.mu.Lock()
+	end := c.t.limitPosLocked()
+	c.t.mu.Unlock()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.mu.closed {
+		return ErrExiting
+	}
+	if end.Seq > c.mu.cursor.Seq {
+		c.mu.cursor = end
+	}
+	c.mu.entries = c.mu.entries[:0]
+	c.mu.free = c.mu.free[:0]
+	clear(c.mu.inflight)
+	c.mu.timeouts = queue.Heap[int32]{}
+	c.mu.deferred = queue.Heap[int32]{}
+	c.mu.ready.Reset()
+	for _, s := range c.mu.subs {
+		s.inflight = 0
+	}
+	c.mu.isNew = true
+	c.dispatchLocked()
+	return nil
+}
+
+// Depth is the number of messages waiting for delivery (not in flight,
+// not deferred).
+func (c *Channel) Depth() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	d, _ := c.depthLocked()
+	return d
+}
+
+func (c *Channel) depthLocked() (depth, backend int64) {
+	limit := c.t.limitSeq.Load()
+	if limit > c.mu.cursor.Seq {
+		backend = int64(limit - c.mu.cursor.Seq)
+	}
+	return backend + int64(c.mu.ready.Len()), backend
+}
+
+// idle reports whether the channel has no consumer.
+func (c *Channel) idle() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.mu.subs) == 0
+}
+
+// lowWatermark is the lowest sequence the channel may still deliver.
+func (c *Channel) lowWatermark() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	low := c.mu.cursor.Seq
+	for i := range c.mu.entries {
+		if e := &c.mu.entries[i]; e.state != stFree && e.pos.Seq < low {
+			low = e.pos.Seq
+		}
+	}
+	return low
+}
+
+// checkpoint writes the channel's durable state (sync goroutine only).
+func (c *Channel) checkpoint() error {
+	if c.ephemeral {
+		return nil
+	}
+	c.mu.Lock()
+	if c.mu.closed {
+		c.mu.Unlock()
+		return nil
+	}
+	doc := checkpointDoc{Cursor: c.mu.cursor, Paused: c.mu.paused}
+	for i := range c.mu.entries {
+		e := &c.mu.entries[i]
+		if e.state == stFree {
+			continue
+		}
+		p := pendingEntry{Pos: e.pos, Attempts: e.attempts}
+		if e.state == stDeferred {
+			p.DeliverAt = c.mu.deferred.Key(e.heap)
+		}
+		doc.Pending = append(doc.Pending, p)
+	}
+	c.mu.isNew = false
+	c.mu.Unlock()
+	b, err := json.Marshal(&doc)
+	if err != nil {
+		return err
+	}
+	if err := queue.WriteFileAtomic(c.file, b); err != nil {
+		c.mu.Lock()
+		c.mu.isNew = true
+		c.mu.Unlock()
+		return err
+	}
+	return nil
+}
+
+// close stops the channel; del also removes its checkpoint and disconnects
+// its consumers.
+func (c *Channel) close(del bool) error {
+	c.mu.Lock()
+	if c.mu.closed {
+		c.mu.Unlock()
+		return nil
+	}
+	c.mu.closed = true
+	subs := c.mu.subs
+	c.mu.subs = nil
+	c.mu.Unlock()
+	for _, s := range subs {
+		s.cons.Disconnect()
+	}
+	if del && c.file != "" {
+		if err := os.Remove(c.file); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
+}
+
+// ChannelStats is a snapshot of a channel for /stats.
+type ChannelStats struct {
+	Name          string
+	Depth         int64
+	BackendDepth  int64
+	InFlightCount int
+	DeferredCount int
+	MessageCount  uint64
+	RequeueCount  uint64
+	TimeoutCount  uint64
+	Paused        bool
+	ClientCount   int
+	Consumers     []ConsumerStats
+}
+
+// ConsumerStats is one consumer's counters in a channel.
+type ConsumerStats struct {
+	Consumer      Consumer
+	ReadyCount    int64
+	InFlightCount int64
+	MessageCount  uint64
+	FinishCount   uint64
+	RequeueCount  uint64
+}
+
+// Stats returns a snapshot of the channel.
+func (c *Channel) Stats(includeClients bool) ChannelStats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	depth, backend := c.depthLocked()
+	st := ChannelStats{
+		Name:          c.name,
+		Depth:         depth,
+		BackendDepth:  backend,
+		InFlightCount: len(c.mu.inflight),
+		DeferredCount: c.mu.deferred.Len(),
+		MessageCount:  c.messageCount.Load(),
+		RequeueCount:  c.requeueCount.Load(),
+		TimeoutCount:  c.timeoutCount.Load(),
+		Paused:        c.mu.paused,
+		ClientCount:   len(c.mu.subs),
+	}
+	if c.ephemeral {
+		st.BackendDepth = 0
+	}
+	if includeClients {
+		st.Consumers = make([]ConsumerStats, 0, len(c.mu.subs))
+		for _, s := range c.mu.subs {
+			st.Consumers = append(st.Consumers, ConsumerStats{
+				Consumer:      s.cons,
+				ReadyCount:    s.ready,
+				InFlightCount: s.inflight,
+				MessageCount:  s.messageCount.Load(),
+				FinishCount:   s.finishCount.Load(),
+				RequeueCount:  s.requeueCount.Load(),
+			})
+		}
+	}
+	return st
+}

@@ -1,0 +1,321 @@
+// Package engine is nsqd's core: topics, channels, fan-out, RDY-aware
+// dispatch, in-flight/deferred/requeue state and timeouts, pause, empty and
+// delete, durable metadata and checkpoints, and the numbers /stats reports.
+//
+// It knows nothing of the network: consumers are reached only through the
+// Consumer interface, which the TCP layer (netpoll) implements.
+//
+// # Storage model
+//
+// Every durable topic owns one append-only log (queue.Log) under
+// Options.DataPath. A channel is a cursor over its topic's log plus its own
+// in-flight, requeued and deferred entries, so a message fanned out to N
+// channels is stored once. Ephemeral topics use an in-memory log with the
+// same API.
+//
+// # Concurrency
+//
+// All exported methods are safe for concurrent use. Lock order:
+// Engine.mu -> Topic.mu -> Channel.mu -> (consumer's own locks, inside
+// Consumer.SendMessage). The publish path takes only its topic's lock and,
+// for dispatch, each channel's lock in turn; there is no lock shared by every
+// connection. Topic and channel lookups read copy-on-write snapshots held in
+// atomic pointers.
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Sentinel errors.
+var (
+	ErrTopicNotFound   = errors.New("topic not found")
+	ErrChannelNotFound = errors.New("channel not found")
+	ErrExiting         = errors.New("exiting")
+	ErrNotInFlight     = errors.New("ID not in flight")
+	ErrNotOwner        = errors.New("client does not own message")
+	ErrTooManyConsumer = errors.New("too many consumers")
+)
+
+// Engine holds every topic. Safe for concurrent use.
+type Engine struct {
+	opts      Options
+	startTime time.Time
+
+	// topics is a copy-on-write snapshot: readers never lock.
+	topics atomic.Pointer[map[string]*Topic]
+	mu     sync.Mutex // serialises topic create/delete (writers of topics)
+
+	syncKick chan struct{}
+	exitCh   chan struct{}
+	wg       sync.WaitGroup
+	closed   atomic.Bool
+
+	healthMu  sync.Mutex
+	healthErr error
+}
+
+// New opens (or creates) the data path, restores every topic and channel
+// found there and starts the background goroutines (timers, sync).
+func New(opts Options) (*Engine, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	e := &Engine{
+		opts:      opts,
+		startTime: time.Now(),
+		syncKick:  make(chan struct{}, 1),
+		exitCh:    make(chan struct{}),
+	}
+	empty := map[string]*Topic{}
+	e.topics.Store(&empty)
+	if err := os.MkdirAll(e.topicsDir(), 0o755); err != nil {
+		return nil, fmt.Errorf("data path: %w", err)
+	}
+	if err := e.load(); err != nil {
+		e.closeTopics(false)
+		return nil, err
+	}
+	e.wg.Add(2)
+	go e.scanLoop()
+	go e.syncLoop()
+	return e, nil
+}
+
+// Options returns the validated options.
+func (e *Engine) Options() Options { return e.opts }
+
+// StartTime is when New returned.
+func (e *Engine) StartTime() time.Time { return e.startTime }
+
+func (e *Engine) topicsDir() string { return filepath.Join(e.opts.DataPath, "topics") }
+
+const topicDirSuffix = ".topic"
+
+func (e *Engine) load() error {
+	ents, err := os.ReadDir(e.topicsDir())
+	if err != nil {
+		return err
+	}
+	m := map[string]*Topic{}
+	for _, de := range ents {
+		if !de.IsDir() || !strings.HasSuffix(de.Name(), topicDirSuffix) {
+			continue
+		}
+		name := strings.TrimSuffix(de.Name(), topicDirSuffix)
+		t, err := openTopic(e, name, false)
+		if err != nil {
+			return fmt.Errorf("topic %s: %w", name, err)
+		}
+		m[name] = t
+		e.logf(LogInfo, "TOPIC(%s): restored with %d channel(s)", name, len(t.Channels()))
+	}
+	e.topics.Store(&m)
+	return nil
+}
+
+// SetHealth records an unhealthy state (nil clears it); /ping reports it.
+func (e *Engine) SetHealth(err error) {
+	e.healthMu.Lock()
+	e.healthErr = err
+	e.healthMu.Unlock()
+}
+
+// Health returns nil when healthy, else the reason.
+func (e *Engine) Health() error {
+	e.healthMu.Lock()
+	defer e.healthMu.Unlock()
+	return e.healthErr
+}
+
+// GetTopic returns the named topic, creating it if needed. The name must
+// already be valid (wire.IsValidTopicName).
+func (e *Engine) GetTopic(name string) (*Topic, error) {
+	if t := (*e.topics.Load())[name]; t != nil {
+		return t, nil
+	}
+	return e.createTopic(name)
+}
+
+// GetTopicBytes is GetTopic for a name still in a network buffer: the lookup
+// does not allocate.
+func (e *Engine) GetTopicBytes(name []byte) (*Topic, error) {
+	if t := (*e.topics.Load())[string(name)]; t != nil {
+		return t, nil
+	}
+	return e.createTopic(string(name))
+}
+
+// ExistingTopic returns the named topic if it exists.
+func (e *Engine) ExistingTopic(name string) (*Topic, bool) {
+	t := (*e.topics.Load())[name]
+	return t, t != nil
+}
+
+func (e *Engine) createTopic(name string) (*Topic, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed.Load() {
+		return nil, ErrExiting
+	}
+	old := *e.topics.Load()
+	if t := old[name]; t != nil {
+		return t, nil
+	}
+	t, err := openTopic(e, name, true)
+	if err != nil {
+		return nil, err
+	}
+	m := make(map[string]*Topic, len(old)+1)
+	for k, v := range old {
+		m[k] = v
+	}
+	m[name] = t
+	e.topics.Store(&m)
+	e.logf(LogInfo, "TOPIC(%s): created", name)
+	e.kickSync()
+	return t, nil
+}
+
+// DeleteTopic deletes a topic, its channels and its stored messages.
+func (e *Engine) DeleteTopic(name string) error {
+	e.mu.Lock()
+	old := *e.topics.Load()
+	t := old[name]
+	if t == nil {
+		e.mu.Unlock()
+		return ErrTopicNotFound
+	}
+	m := make(map[string]*Topic, len(old))
+	for k, v := range old {
+		if k != name {
+			m[k] = v
+		}
+	}
+	e.topics.Store(&m)
+	e.mu.Unlock()
+	e.logf(LogInfo, "TOPIC(%s): deleting", name)
+	return t.close(true)
+}
+
+// deleteTopicIf deletes t if it is still the registered topic of its name
+// (used by ephemeral clean-up).
+func (e *Engine) deleteTopicIf(t *Topic) {
+	e.mu.Lock()
+	old := *e.topics.Load()
+	if old[t.name] != t {
+		e.mu.Unlock()
+		return
+	}
+	m := make(map[string]*Topic, len(old))
+	for k, v := range old {
+		if k != t.name {
+			m[k] = v
+		}
+	}
+	e.topics.Store(&m)
+	e.mu.Unlock()
+	e.logf(LogInfo, "TOPIC(%s): deleting (ephemeral, no channels left)", t.name)
+	_ = t.close(true)
+}
+
+// Topics returns every topic, sorted by name.
+func (e *Engine) Topics() []*Topic {
+	m := *e.topics.Load()
+	out := make([]*Topic, 0, len(m))
+	for _, t := range m {
+		out = append(out, t)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
+	return out
+}
+
+func (e *Engine) kickSync() {
+	select {
+	case e.syncKick <- struct{}{}:
+	default:
+	}
+}
+
+// scanLoop fires in-flight timeouts and due deferred messages.
+func (e *Engine) scanLoop() {
+	defer e.wg.Done()
+	tk := time.NewTicker(e.opts.QueueScanInterval)
+	defer tk.Stop()
+	for {
+		select {
+		case <-e.exitCh:
+			return
+		case <-tk.C:
+		}
+		now := time.Now().UnixNano()
+		for _, t := range *e.topics.Load() {
+			for _, c := range t.channelList() {
+				c.processTimers(now)
+			}
+		}
+	}
+}
+
+// syncLoop fsyncs topic logs (every SyncEvery messages or SyncTimeout),
+// writes metadata and channel checkpoints, and deletes consumed segments.
+// It is the only goroutine that does file-system work besides start-up and
+// deletes, so neither publishers nor the event loop ever wait on a disk.
+func (e *Engine) syncLoop() {
+	defer e.wg.Done()
+	tk := time.NewTicker(e.opts.SyncTimeout)
+	defer tk.Stop()
+	for {
+		full := false
+		select {
+		case <-e.exitCh:
+			return
+		case <-tk.C:
+			full = true
+		case <-e.syncKick:
+		}
+		for _, t := range *e.topics.Load() {
+			if err := t.syncStep(full); err != nil {
+				e.logf(LogError, "TOPIC(%s): sync failed: %s", t.name, err)
+				e.SetHealth(fmt.Errorf("sync failed: %w", err))
+			}
+		}
+	}
+}
+
+// Close stops background work, checkpoints every channel (in-flight
+// messages are kept as pending, so they are delivered again after a
+// restart) and closes every log.
+func (e *Engine) Close() error {
+	if !e.closed.CompareAndSwap(false, true) {
+		return nil
+	}
+	close(e.exitCh)
+	e.wg.Wait()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.closeTopics(true)
+}
+
+func (e *Engine) closeTopics(checkpoint bool) error {
+	var firstErr error
+	for _, t := range *e.topics.Load() {
+		if checkpoint {
+			if err := t.syncStep(true); err != nil && firstErr == nil {
+				firstErr = err
+			}
+		}
+		if err := t.close(false); err != nil && firstErr == nil {
+			firstErr = err
+		}
+	}
+	return firstErr
+}

@@ -1,0 +1,108 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Options configures an Engine. The zero value of each field means its
+// documented default, applied by Validate.
+type Options struct {
+	// DataPath is the directory that holds every durable topic. Required
+	// unless every topic is ephemeral; default "." (upstream's default is the
+	// working directory).
+	DataPath string
+
+	// MemQueueSize bounds what an ephemeral topic or channel holds before it
+	// drops messages (upstream's --mem-queue-size). Durable topics keep every
+	// message on disk regardless. Default 10000.
+	MemQueueSize int64
+
+	// MaxBytesPerFile is the size of one topic log segment. Default 100 MiB.
+	MaxBytesPerFile int64
+
+	// SyncEvery is the number of published messages after which a topic's
+	// log is fsynced. Default 2500.
+	SyncEvery int64
+
+	// SyncTimeout is the longest a published message waits for an fsync,
+	// and the interval at which channel checkpoints are written. Default 2s.
+	SyncTimeout time.Duration
+
+	// QueueScanInterval is how often in-flight timeouts and deferred
+	// messages are checked. Default 100ms.
+	QueueScanInterval time.Duration
+
+	// MsgTimeout is the default in-flight timeout. Default 60s.
+	MsgTimeout time.Duration
+	// MaxMsgTimeout caps a client's msg_timeout and TOUCH. Default 15m.
+	MaxMsgTimeout time.Duration
+	// MaxReqTimeout caps REQ and DPUB delays. Default 1h.
+	MaxReqTimeout time.Duration
+
+	// MaxChannelConsumers limits consumers per channel; 0 means no limit.
+	MaxChannelConsumers int
+
+	// Logf receives log lines; nil discards them.
+	Logf func(level LogLevel, format string, args ...any)
+}
+
+// LogLevel orders log lines as upstream's levels do.
+type LogLevel int
+
+// Log levels, as upstream.
+const (
+	LogDebug LogLevel = iota + 1
+	LogInfo
+	LogWarn
+	LogError
+	LogFatal
+)
+
+// Validate applies defaults and checks ranges.
+func (o *Options) Validate() error {
+	if o.DataPath == "" {
+		o.DataPath = "."
+	}
+	if o.MemQueueSize < 0 {
+		return errors.New("mem-queue-size must be >= 0")
+	}
+	if o.MemQueueSize == 0 {
+		o.MemQueueSize = 10000
+	}
+	if o.MaxBytesPerFile == 0 {
+		o.MaxBytesPerFile = 100 << 20
+	}
+	if o.MaxBytesPerFile < 1024 {
+		return fmt.Errorf("max-bytes-per-file %d is too small", o.MaxBytesPerFile)
+	}
+	if o.SyncEvery <= 0 {
+		o.SyncEvery = 2500
+	}
+	if o.SyncTimeout <= 0 {
+		o.SyncTimeout = 2 * time.Second
+	}
+	if o.QueueScanInterval <= 0 {
+		o.QueueScanInterval = 100 * time.Millisecond
+	}
+	if o.MsgTimeout <= 0 {
+		o.MsgTimeout = 60 * time.Second
+	}
+	if o.MaxMsgTimeout <= 0 {
+		o.MaxMsgTimeout = 15 * time.Minute
+	}
+	if o.MaxReqTimeout <= 0 {
+		o.MaxReqTimeout = time.Hour
+	}
+	if o.MaxChannelConsumers < 0 {
+		return errors.New("max-channel-consumers must be >= 0")
+	}
+	return nil
+}
+
+func (e *Engine) logf(level LogLevel, format string, args ...any) {
+	if e.opts.Logf != nil {
+		e.opts.Logf(level, format, args...)
+	}
+}

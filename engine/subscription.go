@@ -1,0 +1,197 @@
+package engine
+
+import (
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/nsqfast/nsq/wire"
+)
+
+// Subscription is one consumer's membership of a channel: its RDY count,
+// what it has in flight and its counters. Safe for concurrent use; in
+// practice its consumer's connection drives it.
+type Subscription struct {
+	c    *Channel
+	cons Consumer
+
+	// guarded by c.mu
+	ready      int64
+	inflight   int64
+	msgTimeout int64 // ns
+	sampleRate int32
+	touched    bool
+	closed     bool
+
+	messageCount atomic.Uint64
+	finishCount  atomic.Uint64
+	requeueCount atomic.Uint64
+}
+
+// SubscribeOptions are a consumer's negotiated settings.
+type SubscribeOptions struct {
+	// MsgTimeout is the in-flight timeout; 0 means Options.MsgTimeout.
+	MsgTimeout time.Duration
+	// SampleRate, 1-99, delivers only about that percentage of messages
+	// (the rest are dropped for this consumer, as upstream); 0 = all.
+	SampleRate int32
+}
+
+// Subscribe adds a consumer to the channel. It starts with RDY 0.
+func (c *Channel) Subscribe(cons Consumer, so SubscribeOptions) (*Subscription, error) {
+	mt := so.MsgTimeout
+	if mt <= 0 {
+		mt = c.t.e.opts.MsgTimeout
+	}
+	s := &Subscription{c: c, cons: cons, msgTimeout: int64(mt), sampleRate: so.SampleRate}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.mu.closed {
+		return nil, ErrExiting
+	}
+	if max := c.t.e.opts.MaxChannelConsumers; max > 0 && len(c.mu.subs) >= max {
+		return nil, fmt.Errorf("%w: channel consumers for %s:%s exceeds limit of %d", ErrTooManyConsumer, c.t.name, c.name, max)
+	}
+	c.mu.subs = append(c.mu.subs, s)
+	return s, nil
+}
+
+// Channel returns the subscribed channel.
+func (s *Subscription) Channel() *Channel { return s.c }
+
+// SetReady sets the consumer's RDY count and delivers what it allows.
+func (s *Subscription) SetReady(n int64) {
+	c := s.c
+	c.mu.Lock()
+	if !s.closed {
+		s.ready = n
+		c.dispatchLocked()
+	}
+	c.mu.Unlock()
+}
+
+// Finish acknowledges an in-flight message.
+func (s *Subscription) Finish(id []byte) error {
+	c := s.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	slot, err := c.takeLocked(s, id)
+	if err != nil {
+		return err
+	}
+	c.freeEntryLocked(slot)
+	s.finishCount.Add(1)
+	c.dispatchLocked()
+	return nil
+}
+
+// Requeue puts an in-flight message back, to be delivered again after delay
+// (0 = at once).
+func (s *Subscription) Requeue(id []byte, delay time.Duration) error {
+	c := s.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	slot, err := c.takeLocked(s, id)
+	if err != nil {
+		return err
+	}
+	s.requeueCount.Add(1)
+	c.requeueCount.Add(1)
+	e := &c.mu.entries[slot]
+	if delay <= 0 {
+		e.state = stReady
+		c.mu.ready.PushGrow(slot)
+	} else {
+		e.state = stDeferred
+		e.heap = c.mu.deferred.Push(slot, time.Now().UnixNano()+int64(delay))
+		c.mu.isNew = true // persist the delay with the next checkpoint
+	}
+	c.dispatchLocked()
+	return nil
+}
+
+// Touch resets an in-flight message's timeout, capped at MaxMsgTimeout
+// after its delivery, as upstream.
+func (s *Subscription) Touch(id []byte) error {
+	c := s.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	seq, ok := wire.SeqFromID(id)
+	if !ok {
+		return ErrNotInFlight
+	}
+	slot, ok := c.mu.inflight[seq]
+	if !ok {
+		return ErrNotInFlight
+	}
+	e := &c.mu.entries[slot]
+	if e.sub != s {
+		return ErrNotOwner
+	}
+	now := time.Now().UnixNano()
+	deadline := now + s.msgTimeout
+	if maxTO := int64(c.t.e.opts.MaxMsgTimeout); deadline-e.deliveredAt >= maxTO {
+		deadline = e.deliveredAt + maxTO
+	}
+	c.mu.timeouts.Fix(e.heap, deadline)
+	return nil
+}
+
+// ReadyCount returns the consumer's RDY count.
+func (s *Subscription) ReadyCount() int64 {
+	s.c.mu.Lock()
+	defer s.c.mu.Unlock()
+	return s.ready
+}
+
+// InFlightCount returns how many messages the consumer holds.
+func (s *Subscription) InFlightCount() int64 {
+	s.c.mu.Lock()
+	defer s.c.mu.Unlock()
+	return s.inflight
+}
+
+// Counts returns the consumer's message, finish and requeue counts.
+func (s *Subscription) Counts() (messages, finished, requeued uint64) {
+	return s.messageCount.Load(), s.finishCount.Load(), s.requeueCount.Load()
+}
+
+// Close removes the consumer. Its in-flight messages are requeued at once
+// (upstream waits for their timeout; see docs/COMPATIBILITY.md). The last
+// consumer leaving an ephemeral channel deletes it.
+func (s *Subscription) Close() {
+	c := s.c
+	c.mu.Lock()
+	if s.closed {
+		c.mu.Unlock()
+		return
+	}
+	s.closed = true
+	for i, x := range c.mu.subs {
+		if x == s {
+			c.mu.subs = append(c.mu.subs[:i], c.mu.subs[i+1:]...)
+			break
+		}
+	}
+	if s.inflight > 0 {
+		for i := range c.mu.entries {
+			e := &c.mu.entries[i]
+			if e.state == stInFlight && e.sub == s {
+				delete(c.mu.inflight, e.pos.Seq)
+				c.mu.timeouts.Remove(e.heap)
+				e.heap = -1
+				e.sub = nil
+				e.state = stReady
+				c.mu.ready.PushGrow(int32(i))
+				c.requeueCount.Add(1)
+			}
+		}
+		s.inflight = 0
+	}
+	left := len(c.mu.subs)
+	c.dispatchLocked()
+	c.mu.Unlock()
+	if left == 0 && c.ephemeral && IsEphemeralName(c.name) {
+		go c.t.deleteChannelIf(c)
+	}
+}

@@ -1,0 +1,642 @@
+package engine
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"iter"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nsqfast/nsq/queue"
+)
+
+// recordHeaderLen is the engine's header inside each log record: the
+// publish timestamp (ns) and the deferred delivery time (ns, 0 = none).
+const recordHeaderLen = 16
+
+func encodeHeader(h *[recordHeaderLen]byte, ts, deliverAt int64) {
+	binary.LittleEndian.PutUint64(h[0:8], uint64(ts))
+	binary.LittleEndian.PutUint64(h[8:16], uint64(deliverAt))
+}
+
+func decodeHeader(rec []byte) (ts, deliverAt int64, body []byte, ok bool) {
+	if len(rec) < recordHeaderLen {
+		return 0, 0, nil, false
+	}
+	return int64(binary.LittleEndian.Uint64(rec[0:8])), int64(binary.LittleEndian.Uint64(rec[8:16])), rec[recordHeaderLen:], true
+}
+
+// skipRange is a span of the log that channels must not deliver: messages a
+// paused topic held back and an empty discarded.
+type skipRange struct {
+	From queue.Pos `json:"from"`
+	To   queue.Pos `json:"to"`
+}
+
+// channelSet is an immutable snapshot of a topic's channels.
+type channelSet struct {
+	byName map[string]*Channel
+	list   []*Channel // sorted by name
+}
+
+// Topic is a named stream of messages. Safe for concurrent use.
+type Topic struct {
+	e         *Engine
+	name      string
+	ephemeral bool
+	dir       string // "" for ephemeral topics
+	log       *queue.Log
+
+	// limitSeq is the first sequence channels may not read yet: the log head
+	// when unpaused, the pause point when paused.
+	limitSeq atomic.Uint64
+	chans    atomic.Pointer[channelSet]
+	skips    atomic.Pointer[[]skipRange]
+
+	messageCount atomic.Uint64
+	messageBytes atomic.Uint64
+
+	mu struct {
+		sync.Mutex
+		closed    bool
+		paused    bool
+		pausePos  queue.Pos             // first position held back by the pause
+		holdPos   queue.Pos             // where the first channel created while none exist starts
+		sinceSync int64                 // messages appended since the last fsync
+		hdr       [recordHeaderLen]byte // scratch for record headers
+		metaDirty bool
+	}
+}
+
+// topicMeta is the topic's metadata file.
+type topicMeta struct {
+	Paused   bool        `json:"paused"`
+	PausePos queue.Pos   `json:"pause_pos"`
+	HoldPos  queue.Pos   `json:"hold_pos"`
+	Skips    []skipRange `json:"skips,omitempty"`
+}
+
+const (
+	topicMetaFile     = "topic.json"
+	channelsDir       = "channels"
+	channelFileSuffix = ".json"
+)
+
+// IsEphemeralName reports whether a topic or channel name ends in #ephemeral.
+func IsEphemeralName(name string) bool { return strings.HasSuffix(name, "#ephemeral") }
+
+func openTopic(e *Engine, name string, create bool) (*Topic, error) {
+	t := &Topic{e: e, name: name, ephemeral: IsEphemeralName(name)}
+	qopts := queue.Options{SegmentSize: e.opts.MaxBytesPerFile, InMemory: t.ephemeral}
+	if !t.ephemeral {
+		t.dir = filepath.Join(e.topicsDir(), name+topicDirSuffix)
+		if err := os.MkdirAll(filepath.Join(t.dir, channelsDir), 0o755); err != nil {
+			return nil, err
+		}
+	}
+	lg, err := queue.Open(t.dir, qopts)
+	if err != nil {
+		return nil, err
+	}
+	t.log = lg
+	var noSkips []skipRange
+	t.skips.Store(&noSkips)
+	t.chans.Store(&channelSet{byName: map[string]*Channel{}})
+	t.mu.holdPos = lg.First()
+	if !t.ephemeral && !create {
+		if err := t.restore(); err != nil {
+			_ = lg.Close()
+			return nil, err
+		}
+	}
+	t.updateLimitLocked()
+	if create {
+		t.mu.metaDirty = true
+	}
+	return t, nil
+}
+
+// restore reads the topic's metadata and its channels' checkpoints.
+func (t *Topic) restore() error {
+	var meta topicMeta
+	b, err := os.ReadFile(filepath.Join(t.dir, topicMetaFile))
+	switch {
+	case err == nil:
+		if err := json.Unmarshal(b, &meta); err != nil {
+			t.e.logf(LogError, "TOPIC(%s): metadata unreadable, rebuilt: %s", t.name, err)
+			meta = topicMeta{HoldPos: t.log.First()}
+		}
+	case errors.Is(err, os.ErrNotExist):
+		meta = topicMeta{HoldPos: t.log.First()}
+		t.mu.metaDirty = true
+	default:
+		return err
+	}
+	t.mu.paused = meta.Paused
+	t.mu.pausePos = meta.PausePos
+	t.mu.holdPos = meta.HoldPos
+	skips := meta.Skips
+	t.skips.Store(&skips)
+
+	ents, err := os.ReadDir(filepath.Join(t.dir, channelsDir))
+	if err != nil {
+		return err
+	}
+	set := &channelSet{byName: map[string]*Channel{}}
+	for _, de := range ents {
+		n := de.Name()
+		if !strings.HasSuffix(n, channelFileSuffix) {
+			continue
+		}
+		cname := strings.TrimSuffix(n, channelFileSuffix)
+		c, err := restoreChannel(t, cname)
+		if err != nil {
+			return fmt.Errorf("channel %s: %w", cname, err)
+		}
+		set.byName[cname] = c
+		set.list = append(set.list, c)
+	}
+	sort.Slice(set.list, func(i, j int) bool { return set.list[i].name < set.list[j].name })
+	t.chans.Store(set)
+	return nil
+}
+
+// Name returns the topic's name.
+func (t *Topic) Name() string { return t.name }
+
+// Ephemeral reports whether the topic lives in memory only.
+func (t *Topic) Ephemeral() bool { return t.ephemeral }
+
+func (t *Topic) channelList() []*Channel { return t.chans.Load().list }
+
+// updateLimitLocked recomputes limitSeq; t.mu held (or t not shared yet).
+func (t *Topic) updateLimitLocked() {
+	if t.mu.paused {
+		t.limitSeq.Store(t.mu.pausePos.Seq)
+	} else {
+		t.limitSeq.Store(t.log.Head().Seq)
+	}
+}
+
+func (t *Topic) limitPosLocked() queue.Pos {
+	if t.mu.paused {
+		return t.mu.pausePos
+	}
+	return t.log.Head()
+}
+
+// Publish appends one message. It returns once the message is in the log
+// (written to the mapped segment, so it survives a crash of this process);
+// fsync follows SyncEvery/SyncTimeout.
+func (t *Topic) Publish(body []byte) error {
+	return t.PublishDeferred(body, 0)
+}
+
+// PublishDeferred appends a message that channels deliver no earlier than
+// delay from now.
+func (t *Topic) PublishDeferred(body []byte, delay time.Duration) error {
+	now := time.Now().UnixNano()
+	var at int64
+	if delay > 0 {
+		at = now + int64(delay)
+	}
+	t.mu.Lock()
+	if t.mu.closed {
+		t.mu.Unlock()
+		return ErrExiting
+	}
+	if t.dropLocked() {
+		t.mu.Unlock()
+		return nil
+	}
+	encodeHeader(&t.mu.hdr, now, at)
+	if _, err := t.log.Append(t.mu.hdr[:], body); err != nil {
+		t.mu.Unlock()
+		return err
+	}
+	t.log.Commit()
+	t.publishedLocked(1)
+	t.mu.Unlock()
+	t.messageCount.Add(1)
+	t.messageBytes.Add(uint64(len(body)))
+	t.notify()
+	return nil
+}
+
+// MessageSource yields the bodies of a batch; *wire.MessageIter is one.
+type MessageSource interface {
+	Next() (body []byte, ok bool)
+}
+
+// PublishBatch appends every body of src as one batch: readers see all of
+// them at once, and a failure part-way keeps the ones already appended. It
+// allocates nothing when src is already on the heap.
+func (t *Topic) PublishBatch(src MessageSource) error {
+	now := time.Now().UnixNano()
+	var n, nbytes uint64
+	var err error
+	t.mu.Lock()
+	if t.mu.closed {
+		t.mu.Unlock()
+		return ErrExiting
+	}
+	encodeHeader(&t.mu.hdr, now, 0)
+	for {
+		body, ok := src.Next()
+		if !ok {
+			break
+		}
+		if t.dropLocked() {
+			continue
+		}
+		if _, err = t.log.Append(t.mu.hdr[:], body); err != nil {
+			break
+		}
+		n++
+		nbytes += uint64(len(body))
+	}
+	t.log.Commit()
+	t.publishedLocked(int64(n))
+	t.mu.Unlock()
+	t.messageCount.Add(n)
+	t.messageBytes.Add(nbytes)
+	t.notify()
+	return err
+}
+
+// PublishMulti is PublishBatch over an iterator, for callers off the hot
+// path (the HTTP API).
+func (t *Topic) PublishMulti(msgs iter.Seq[[]byte]) error {
+	next, stop := iter.Pull(msgs)
+	defer stop()
+	return t.PublishBatch(pullSource(next))
+}
+
+type pullSource func() ([]byte, bool)
+
+func (p pullSource) Next() ([]byte, bool) { return p() }
+
+// dropLocked reports whether an ephemeral topic with no channel is full
+// (upstream drops what does not fit its memory queue).
+func (t *Topic) dropLocked() bool {
+	if !t.ephemeral || len(t.chans.Load().list) > 0 {
+		return false
+	}
+	return int64(t.log.Head().Seq-t.mu.holdPos.Seq) >= t.e.opts.MemQueueSize
+}
+
+func (t *Topic) publishedLocked(n int64) {
+	if !t.mu.paused {
+		t.limitSeq.Store(t.log.Head().Seq)
+	}
+	if t.ephemeral {
+		return
+	}
+	t.mu.sinceSync += n
+	if t.mu.sinceSync >= t.e.opts.SyncEvery {
+		t.e.kickSync()
+	}
+}
+
+// notify lets every channel hand new messages to ready consumers.
+func (t *Topic) notify() {
+	for _, c := range t.chans.Load().list {
+		c.dispatch()
+	}
+}
+
+// GetChannel returns the named channel, creating it if needed. The first
+// channel of a topic that has none starts with every message the topic
+// holds; later ones start at the head.
+func (t *Topic) GetChannel(name string) (*Channel, error) {
+	if c := t.chans.Load().byName[name]; c != nil {
+		return c, nil
+	}
+	t.mu.Lock()
+	if t.mu.closed {
+		t.mu.Unlock()
+		return nil, ErrExiting
+	}
+	old := t.chans.Load()
+	if c := old.byName[name]; c != nil {
+		t.mu.Unlock()
+		return c, nil
+	}
+	start := t.log.Head()
+	if len(old.list) == 0 {
+		start = t.mu.holdPos
+	}
+	c := newChannel(t, name, start)
+	set := &channelSet{byName: make(map[string]*Channel, len(old.list)+1)}
+	for k, v := range old.byName {
+		set.byName[k] = v
+	}
+	set.byName[name] = c
+	set.list = append(append(make([]*Channel, 0, len(old.list)+1), old.list...), c)
+	sort.Slice(set.list, func(i, j int) bool { return set.list[i].name < set.list[j].name })
+	t.chans.Store(set)
+	t.mu.metaDirty = true
+	t.mu.Unlock()
+	t.e.logf(LogInfo, "TOPIC(%s): new channel(%s)", t.name, name)
+	t.e.kickSync()
+	return c, nil
+}
+
+// ExistingChannel returns the named channel if it exists.
+func (t *Topic) ExistingChannel(name string) (*Channel, bool) {
+	c := t.chans.Load().byName[name]
+	return c, c != nil
+}
+
+// Channels returns the topic's channels sorted by name.
+func (t *Topic) Channels() []*Channel { return t.chans.Load().list }
+
+// DeleteChannel deletes a channel and its state; its consumers are
+// disconnected, as upstream.
+func (t *Topic) DeleteChannel(name string) error {
+	t.mu.Lock()
+	old := t.chans.Load()
+	c := old.byName[name]
+	if c == nil {
+		t.mu.Unlock()
+		return ErrChannelNotFound
+	}
+	t.removeChannelLocked(c)
+	left := len(t.chans.Load().list)
+	t.mu.Unlock()
+	t.e.logf(LogInfo, "TOPIC(%s): deleting channel %s", t.name, name)
+	err := c.close(true)
+	if left == 0 && t.ephemeral {
+		go t.e.deleteTopicIf(t)
+	}
+	return err
+}
+
+// deleteChannelIf removes c if still registered (ephemeral clean-up).
+func (t *Topic) deleteChannelIf(c *Channel) {
+	t.mu.Lock()
+	if t.chans.Load().byName[c.name] != c {
+		t.mu.Unlock()
+		return
+	}
+	if !c.idle() {
+		t.mu.Unlock()
+		return
+	}
+	t.removeChannelLocked(c)
+	left := len(t.chans.Load().list)
+	t.mu.Unlock()
+	t.e.logf(LogInfo, "TOPIC(%s): deleting channel %s (ephemeral, no consumers left)", t.name, c.name)
+	_ = c.close(true)
+	if left == 0 && t.ephemeral {
+		t.e.deleteTopicIf(t)
+	}
+}
+
+func (t *Topic) removeChannelLocked(c *Channel) {
+	old := t.chans.Load()
+	set := &channelSet{byName: make(map[string]*Channel, len(old.list))}
+	for _, v := range old.list {
+		if v != c {
+			set.byName[v.name] = v
+			set.list = append(set.list, v)
+		}
+	}
+	t.chans.Store(set)
+	if len(set.list) == 0 {
+		// Messages published from now on wait for the next channel.
+		t.mu.holdPos = t.log.Head()
+	}
+	t.mu.metaDirty = true
+}
+
+// Pause holds back new messages from the topic's channels.
+func (t *Topic) Pause() error { return t.setPaused(true) }
+
+// Unpause releases what the pause held back.
+func (t *Topic) Unpause() error { return t.setPaused(false) }
+
+func (t *Topic) setPaused(p bool) error {
+	t.mu.Lock()
+	if t.mu.closed {
+		t.mu.Unlock()
+		return ErrExiting
+	}
+	if t.mu.paused != p {
+		t.mu.paused = p
+		if p {
+			t.mu.pausePos = t.log.Head()
+		}
+		t.updateLimitLocked()
+		t.mu.metaDirty = true
+	}
+	t.mu.Unlock()
+	t.e.kickSync()
+	if !p {
+		t.notify()
+	}
+	return nil
+}
+
+// IsPaused reports whether the topic is paused.
+func (t *Topic) IsPaused() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.mu.paused
+}
+
+// Empty discards the messages the topic itself holds: those published while
+// it had no channel, or while paused. Channels keep theirs (use
+// Channel.Empty), as upstream.
+func (t *Topic) Empty() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	head := t.log.Head()
+	if len(t.chans.Load().list) == 0 {
+		t.mu.holdPos = head
+	} else if t.mu.paused && t.mu.pausePos.Seq < head.Seq {
+		skips := append(append([]skipRange(nil), *t.skips.Load()...), skipRange{From: t.mu.pausePos, To: head})
+		t.skips.Store(&skips)
+		t.mu.pausePos = head
+		t.updateLimitLocked()
+	}
+	t.mu.metaDirty = true
+	t.e.kickSync()
+	return nil
+}
+
+// Depth is the number of messages the topic holds that no channel has
+// received yet.
+func (t *Topic) Depth() int64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.depthLocked()
+}
+
+func (t *Topic) depthLocked() int64 {
+	head := t.log.Head().Seq
+	var from uint64
+	switch {
+	case len(t.chans.Load().list) == 0:
+		from = t.mu.holdPos.Seq
+	case t.mu.paused:
+		from = t.mu.pausePos.Seq
+	default:
+		return 0
+	}
+	if from >= head {
+		return 0
+	}
+	return int64(head - from)
+}
+
+// syncStep runs on the engine's sync goroutine: fsync the log when due, and
+// on full steps (every SyncTimeout, and at close) write the metadata and
+// channel checkpoints and delete consumed segments.
+func (t *Topic) syncStep(full bool) error {
+	t.mu.Lock()
+	if t.mu.closed {
+		t.mu.Unlock()
+		return nil
+	}
+	dataDirty := t.mu.sinceSync > 0
+	t.mu.sinceSync = 0
+	metaDirty := t.mu.metaDirty
+	t.mu.metaDirty = false
+	meta := topicMeta{Paused: t.mu.paused, PausePos: t.mu.pausePos, HoldPos: t.mu.holdPos, Skips: *t.skips.Load()}
+	noChannels := len(t.chans.Load().list) == 0
+	t.mu.Unlock()
+
+	if t.ephemeral {
+		if full {
+			t.trim(noChannels, meta.HoldPos)
+		}
+		return nil
+	}
+	if dataDirty || full {
+		if err := t.log.Sync(); err != nil {
+			return err
+		}
+	}
+	if metaDirty {
+		b, _ := json.Marshal(meta)
+		if err := queue.WriteFileAtomic(filepath.Join(t.dir, topicMetaFile), b); err != nil {
+			t.markMetaDirty()
+			return err
+		}
+	}
+	for _, c := range t.channelList() {
+		if full || c.isNew() {
+			if err := c.checkpoint(); err != nil {
+				return err
+			}
+		}
+	}
+	if full {
+		t.trim(noChannels, meta.HoldPos)
+	}
+	return nil
+}
+
+func (t *Topic) markMetaDirty() {
+	t.mu.Lock()
+	t.mu.metaDirty = true
+	t.mu.Unlock()
+}
+
+// trim deletes segments that no channel (and no future first channel)
+// needs any more.
+func (t *Topic) trim(noChannels bool, hold queue.Pos) {
+	low := uint64(1<<64 - 1)
+	if noChannels {
+		low = hold.Seq
+	}
+	for _, c := range t.channelList() {
+		if s := c.lowWatermark(); s < low {
+			low = s
+		}
+	}
+	t.mu.Lock()
+	if t.mu.paused && t.mu.pausePos.Seq < low {
+		low = t.mu.pausePos.Seq
+	}
+	if len(t.chans.Load().list) == 0 && t.mu.holdPos.Seq < low {
+		low = t.mu.holdPos.Seq
+	}
+	t.mu.Unlock()
+	if low == 1<<64-1 {
+		low = t.log.Head().Seq
+	}
+	if err := t.log.DeleteBefore(queue.Pos{Seq: low}); err != nil {
+		t.e.logf(LogError, "TOPIC(%s): deleting consumed segments: %s", t.name, err)
+	}
+}
+
+// close stops the topic; with del it also removes every stored message.
+func (t *Topic) close(del bool) error {
+	t.mu.Lock()
+	if t.mu.closed {
+		t.mu.Unlock()
+		return nil
+	}
+	t.mu.closed = true
+	t.mu.Unlock()
+	for _, c := range t.channelList() {
+		_ = c.close(del)
+	}
+	if del {
+		err := t.log.Remove()
+		if t.dir != "" {
+			if rerr := os.RemoveAll(t.dir); rerr != nil && err == nil {
+				err = rerr
+			}
+		}
+		return err
+	}
+	return t.log.Close()
+}
+
+// TopicStats is a snapshot of a topic for /stats.
+type TopicStats struct {
+	Name         string
+	Depth        int64
+	BackendDepth int64
+	MessageCount uint64
+	MessageBytes uint64
+	Paused       bool
+	Channels     []ChannelStats
+}
+
+// Stats returns a snapshot of the topic and, when channel != "", only that
+// channel (all channels when it is "").
+func (t *Topic) Stats(channel string, includeClients bool) TopicStats {
+	t.mu.Lock()
+	depth := t.depthLocked()
+	paused := t.mu.paused
+	t.mu.Unlock()
+	st := TopicStats{
+		Name:         t.name,
+		Depth:        depth,
+		MessageCount: t.messageCount.Load(),
+		MessageBytes: t.messageBytes.Load(),
+		Paused:       paused,
+		Channels:     []ChannelStats{},
+	}
+	if !t.ephemeral {
+		st.BackendDepth = depth
+	}
+	for _, c := range t.channelList() {
+		if channel != "" && c.name != channel {
+			continue
+		}
+		st.Channels = append(st.Channels, c.Stats(includeClients))
+	}
+	return st
+}
