@@ -1,0 +1,594 @@
+package netpoll
+
+import (
+	"errors"
+	"net"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/panjf2000/gnet/v2"
+
+	"github.com/nsqfast/nsq/engine"
+	"github.com/nsqfast/nsq/wire"
+)
+
+// Client states, numbered as upstream's (they appear in /stats).
+const (
+	StateInit       int32 = 0
+	StateConnected  int32 = 2
+	StateSubscribed int32 = 3
+	StateClosing    int32 = 4
+)
+
+// maxIdleBuffer is the largest output buffer a client keeps between bursts;
+// larger ones are dropped so that idle connections stay small.
+const maxIdleBuffer = 64 << 10
+
+// Client is one V2 connection. Fields in the first group are owned by the
+// connection's event loop; the rest say how they are guarded.
+type Client struct {
+	srv         *Server
+	conn        gnet.Conn
+	id          int64
+	remoteAddr  string
+	connectTime time.Time
+
+	// owned by the event loop
+	gotMagic bool
+	cmd      wire.Command
+	sub      *engine.Subscription
+	settings wire.ClientSettings
+	spare    []byte
+	mpubIt   wire.MessageIter
+
+	state      atomic.Int32
+	readyCount atomic.Int64
+	closed     atomic.Bool
+	lastRead   atomic.Int64 // unix ns of the last byte received
+
+	outMu       sync.Mutex
+	out         []byte // frames waiting for the loop to write them
+	wakePending atomic.Bool
+	inTraffic   atomic.Bool
+
+	hbMu       sync.Mutex
+	hbTimer    *time.Timer
+	hbInterval time.Duration
+
+	info struct {
+		sync.Mutex
+		clientID, hostname, userAgent string
+		identified                    bool
+		topic, channel                string
+		pubCounts                     map[string]*uint64
+		sampleRate                    int32
+	}
+}
+
+func newClient(s *Server, gc gnet.Conn) *Client {
+	c := &Client{
+		srv:         s,
+		conn:        gc,
+		id:          s.nextID.Add(1),
+		connectTime: time.Now(),
+		settings:    wire.DefaultClientSettings(s.opts.ClientTimeout, s.opts.OutputBufferTimeout, s.opts.MsgTimeout),
+	}
+	if ra := gc.RemoteAddr(); ra != nil {
+		c.remoteAddr = ra.String()
+	}
+	if c.remoteAddr == "" || c.remoteAddr == "@" {
+		c.remoteAddr = "unix"
+	}
+	c.lastRead.Store(c.connectTime.UnixNano())
+	c.resetHeartbeat(c.settings.HeartbeatInterval)
+	return c
+}
+
+// ID is the server-unique client id.
+func (c *Client) ID() int64 { return c.id }
+
+// RemoteAddr is the peer's address.
+func (c *Client) RemoteAddr() string { return c.remoteAddr }
+
+func (c *Client) onTraffic() gnet.Action {
+	c.inTraffic.Store(true)
+	c.wakePending.Store(false)
+	action := gnet.None
+	buf, _ := c.conn.Peek(-1)
+	if len(buf) > 0 {
+		c.lastRead.Store(time.Now().UnixNano())
+		n, act := c.process(buf)
+		if n > 0 {
+			_, _ = c.conn.Discard(n)
+		}
+		action = act
+	}
+	// Order matters: clear inTraffic before taking the output, so anything
+	// appended after the swap below either sees inTraffic false and wakes
+	// us, or was appended before it and is written now.
+	c.inTraffic.Store(false)
+	c.flush()
+	return action
+}
+
+// flush writes all pending output; event loop only.
+func (c *Client) flush() {
+	c.outMu.Lock()
+	data := c.out
+	if len(data) == 0 {
+		c.outMu.Unlock()
+		return
+	}
+	c.out = c.spare[:0]
+	c.outMu.Unlock()
+	_, _ = c.conn.Write(data) // gnet keeps what the socket does not take
+	if cap(data) > maxIdleBuffer {
+		data = nil
+	}
+	c.spare = data[:0]
+}
+
+func (c *Client) appendOut(f func([]byte) []byte) {
+	c.outMu.Lock()
+	c.out = f(c.out)
+	c.outMu.Unlock()
+}
+
+// SendMessage queues a message frame (engine.Consumer). Called with the
+// engine's channel lock held.
+func (c *Client) SendMessage(id wire.MessageID, ts int64, attempts uint16, body []byte) {
+	c.outMu.Lock()
+	c.out = wire.AppendMessage(c.out, id, ts, attempts, body)
+	c.outMu.Unlock()
+}
+
+// Flush wakes the client's event loop to write what was queued
+// (engine.Consumer). It never blocks.
+func (c *Client) Flush() {
+	if c.inTraffic.Load() || c.closed.Load() {
+		return // the loop is on this client now and writes before it leaves
+	}
+	if !c.wakePending.Swap(true) {
+		_ = c.conn.Wake(nil)
+	}
+}
+
+// Disconnect closes the connection (engine.Consumer).
+func (c *Client) Disconnect() { c.closeConn() }
+
+func (c *Client) closeConn() {
+	if !c.closed.Load() {
+		_ = c.conn.Close()
+	}
+}
+
+func (c *Client) onClosed() {
+	c.closed.Store(true)
+	c.hbMu.Lock()
+	if c.hbTimer != nil {
+		c.hbTimer.Stop()
+	}
+	c.hbMu.Unlock()
+	if c.sub != nil {
+		c.sub.Close()
+		c.sub = nil
+	}
+}
+
+// resetHeartbeat (re)arms the heartbeat timer; d == 0 disables heartbeats
+// and the read timeout.
+func (c *Client) resetHeartbeat(d time.Duration) {
+	c.hbMu.Lock()
+	defer c.hbMu.Unlock()
+	c.hbInterval = d
+	if c.hbTimer != nil {
+		c.hbTimer.Stop()
+		c.hbTimer = nil
+	}
+	if d > 0 {
+		c.hbTimer = time.AfterFunc(d, c.heartbeat)
+	}
+}
+
+// heartbeat runs on a timer goroutine: close a client that has been silent
+// for two intervals (upstream's read deadline), else send _heartbeat_.
+func (c *Client) heartbeat() {
+	if c.closed.Load() {
+		return
+	}
+	c.hbMu.Lock()
+	d := c.hbInterval
+	c.hbMu.Unlock()
+	if d <= 0 {
+		return
+	}
+	if idle := time.Now().UnixNano() - c.lastRead.Load(); idle > int64(2*d) {
+		c.srv.logf(engine.LogError, "PROTOCOL(V2): [%s] read timeout after %s", c.remoteAddr, time.Duration(idle))
+		c.closeConn()
+		return
+	}
+	c.appendOut(wire.AppendHeartbeat)
+	c.Flush()
+	c.hbMu.Lock()
+	if c.hbTimer != nil && c.hbInterval == d {
+		c.hbTimer.Reset(d)
+	}
+	c.hbMu.Unlock()
+}
+
+// process runs every complete command in buf and returns the bytes used.
+func (c *Client) process(buf []byte) (int, gnet.Action) {
+	off := 0
+	if !c.gotMagic {
+		if len(buf) < len(wire.MagicV2) {
+			return 0, gnet.None
+		}
+		if string(buf[:4]) != wire.MagicV2 {
+			c.srv.logf(engine.LogError, "client(%s) bad protocol magic '%s'", c.remoteAddr, buf[:4])
+			c.appendOut(func(b []byte) []byte { return wire.AppendFrame(b, wire.FrameTypeError, []byte("E_BAD_PROTOCOL")) })
+			return len(buf), gnet.Close
+		}
+		c.gotMagic = true
+		off = 4
+	}
+	for off < len(buf) {
+		n, perr := wire.ParseCommand(buf[off:], &c.srv.limits, &c.cmd)
+		if perr != nil {
+			c.sendError(perr)
+			return len(buf), gnet.Close
+		}
+		if n == 0 {
+			break
+		}
+		err := c.exec(&c.cmd)
+		off += n
+		if err != nil {
+			c.sendError(err)
+			if err.Fatal {
+				return len(buf), gnet.Close
+			}
+		}
+	}
+	return off, gnet.None
+}
+
+func (c *Client) sendError(e *wire.Error) {
+	c.srv.logf(engine.LogError, "[%s] - %s", c.remoteAddr, e.Error())
+	if e.Silent() {
+		return
+	}
+	c.appendOut(func(b []byte) []byte { return wire.AppendErrorFrame(b, e) })
+}
+
+func (c *Client) exec(cmd *wire.Command) *wire.Error {
+	switch cmd.Kind {
+	case wire.CmdIdentify:
+		return c.identify(cmd)
+	case wire.CmdFin:
+		return c.fin(cmd)
+	case wire.CmdRdy:
+		return c.rdy(cmd)
+	case wire.CmdReq:
+		return c.req(cmd)
+	case wire.CmdPub:
+		return c.pub(cmd)
+	case wire.CmdMPub:
+		return c.mpub(cmd)
+	case wire.CmdDPub:
+		return c.dpub(cmd)
+	case wire.CmdNop:
+		return nil
+	case wire.CmdTouch:
+		return c.touch(cmd)
+	case wire.CmdSub:
+		return c.subscribe(cmd)
+	case wire.CmdCls:
+		return c.cls()
+	case wire.CmdAuth:
+		if c.state.Load() != StateInit {
+			return wire.ErrInvalidState(wire.CmdAuth)
+		}
+		return wire.ErrAuthDisabled()
+	}
+	return wire.NewFatalError(wire.CodeInvalid, "invalid command "+string(cmd.Name))
+}
+
+func (c *Client) identify(cmd *wire.Command) *wire.Error {
+	if c.state.Load() != StateInit {
+		return wire.ErrInvalidState(wire.CmdIdentify)
+	}
+	req, perr := wire.ParseIdentify(cmd.Body)
+	if perr != nil {
+		return perr
+	}
+	o := &c.srv.opts
+	lim := wire.IdentifyLimits{
+		MaxHeartbeatInterval:   o.MaxHeartbeatInterval,
+		MaxOutputBufferSize:    o.MaxOutputBufferSize,
+		MinOutputBufferTimeout: o.MinOutputBufferTimeout,
+		MaxOutputBufferTimeout: o.MaxOutputBufferTimeout,
+		MaxMsgTimeout:          o.MaxMsgTimeout,
+	}
+	c.info.Lock()
+	c.info.clientID, c.info.hostname, c.info.userAgent = req.ClientID, req.Hostname, req.UserAgent
+	c.info.identified = true
+	c.info.Unlock()
+	s, perr := req.Apply(c.settings, &lim)
+	if perr != nil {
+		return perr
+	}
+	if s.HeartbeatInterval != c.settings.HeartbeatInterval {
+		c.resetHeartbeat(s.HeartbeatInterval)
+	}
+	c.settings = s
+	c.info.Lock()
+	c.info.sampleRate = s.SampleRate
+	c.info.Unlock()
+	if !req.FeatureNegotiation {
+		c.appendOut(wire.AppendOK)
+		return nil
+	}
+	// TLS, snappy and deflate are not built yet: they are never offered
+	// (docs/COMPATIBILITY.md), so clients carry on uncompressed.
+	feat := wire.ServerFeatures{
+		MaxDeflateLevel: o.MaxDeflateLevel,
+		MaxRdyCount:     o.MaxRdyCount,
+		MaxMsgTimeout:   o.MaxMsgTimeout,
+		Version:         o.Version,
+	}
+	resp, perr := req.Negotiate(&feat, s)
+	if perr != nil {
+		return perr
+	}
+	c.appendOut(func(b []byte) []byte {
+		var tmp [512]byte
+		return wire.AppendResponse(b, resp.AppendJSON(tmp[:0]))
+	})
+	return nil
+}
+
+func (c *Client) subscribe(cmd *wire.Command) *wire.Error {
+	if c.state.Load() != StateInit {
+		return wire.ErrInvalidState(wire.CmdSub)
+	}
+	if c.settings.HeartbeatInterval <= 0 {
+		return wire.ErrSubHeartbeatsDisabled()
+	}
+	topicName, channelName, perr := wire.ParseSUB(cmd.Params)
+	if perr != nil {
+		return perr
+	}
+	so := engine.SubscribeOptions{MsgTimeout: c.settings.MsgTimeout, SampleRate: c.settings.SampleRate}
+	var sub *engine.Subscription
+	// An ephemeral topic or channel may be deleted between lookup and
+	// subscribe by its last consumer leaving; try again once, as upstream.
+	for i := 0; ; i++ {
+		t, err := c.srv.eng.GetTopicBytes(topicName)
+		var ch *engine.Channel
+		if err == nil {
+			ch, err = t.GetChannel(string(channelName))
+		}
+		if err == nil {
+			sub, err = ch.Subscribe(c, so)
+		}
+		if err == nil {
+			break
+		}
+		if errors.Is(err, engine.ErrTooManyConsumer) {
+			return wire.ErrSubFailed(err.Error())
+		}
+		if i >= 1 {
+			return wire.ErrSubExiting()
+		}
+	}
+	c.sub = sub
+	c.info.Lock()
+	c.info.topic, c.info.channel = string(topicName), string(channelName)
+	c.info.Unlock()
+	c.state.Store(StateSubscribed)
+	c.appendOut(wire.AppendOK)
+	return nil
+}
+
+func (c *Client) rdy(cmd *wire.Command) *wire.Error {
+	st := c.state.Load()
+	if st == StateClosing {
+		return nil // upstream ignores RDY after CLS
+	}
+	if st != StateSubscribed {
+		return wire.ErrInvalidState(wire.CmdRdy)
+	}
+	n, perr := wire.ParseRDY(cmd.Params)
+	if perr != nil {
+		return perr
+	}
+	if n < 0 || n > c.srv.opts.MaxRdyCount {
+		return wire.ErrRDYOutOfRange(n, c.srv.opts.MaxRdyCount)
+	}
+	c.readyCount.Store(n)
+	c.sub.SetReady(n)
+	return nil
+}
+
+func (c *Client) canAck(kind wire.CommandKind) *wire.Error {
+	if st := c.state.Load(); st != StateSubscribed && st != StateClosing {
+		return wire.ErrInvalidState(kind)
+	}
+	return nil
+}
+
+func (c *Client) fin(cmd *wire.Command) *wire.Error {
+	if e := c.canAck(wire.CmdFin); e != nil {
+		return e
+	}
+	id, perr := wire.ParseFIN(cmd.Params)
+	if perr != nil {
+		return perr
+	}
+	if err := c.sub.Finish(id); err != nil {
+		return wire.ErrFINFailed(id, err.Error())
+	}
+	return nil
+}
+
+func (c *Client) req(cmd *wire.Command) *wire.Error {
+	if e := c.canAck(wire.CmdReq); e != nil {
+		return e
+	}
+	id, d, perr := wire.ParseREQ(cmd.Params)
+	if perr != nil {
+		return perr
+	}
+	d = wire.ClampReqTimeout(d, c.srv.opts.MaxReqTimeout)
+	if err := c.sub.Requeue(id, d); err != nil {
+		return wire.ErrREQFailed(id, err.Error())
+	}
+	return nil
+}
+
+func (c *Client) touch(cmd *wire.Command) *wire.Error {
+	if e := c.canAck(wire.CmdTouch); e != nil {
+		return e
+	}
+	id, perr := wire.ParseTOUCH(cmd.Params)
+	if perr != nil {
+		return perr
+	}
+	if err := c.sub.Touch(id); err != nil {
+		return wire.ErrTOUCHFailed(id, err.Error())
+	}
+	return nil
+}
+
+func (c *Client) cls() *wire.Error {
+	if c.state.Load() != StateSubscribed {
+		return wire.ErrInvalidState(wire.CmdCls)
+	}
+	c.state.Store(StateClosing)
+	c.readyCount.Store(0)
+	c.sub.SetReady(0)
+	c.appendOut(wire.AppendCloseWait)
+	return nil
+}
+
+func (c *Client) topic(cmd *wire.Command) (*engine.Topic, error) {
+	return c.srv.eng.GetTopicBytes(cmd.Params[0])
+}
+
+func (c *Client) pub(cmd *wire.Command) *wire.Error {
+	t, err := c.topic(cmd)
+	if err == nil {
+		err = t.Publish(cmd.Body)
+	}
+	if err != nil {
+		return wire.ErrPUBFailed(err.Error())
+	}
+	c.published(cmd.Params[0], 1)
+	c.appendOut(wire.AppendOK)
+	return nil
+}
+
+func (c *Client) dpub(cmd *wire.Command) *wire.Error {
+	t, err := c.topic(cmd)
+	if err == nil {
+		err = t.PublishDeferred(cmd.Body, cmd.Defer)
+	}
+	if err != nil {
+		return wire.ErrDPUBFailed(err.Error())
+	}
+	c.published(cmd.Params[0], 1)
+	c.appendOut(wire.AppendOK)
+	return nil
+}
+
+func (c *Client) mpub(cmd *wire.Command) *wire.Error {
+	t, err := c.topic(cmd)
+	if err == nil {
+		c.mpubIt = c.cmd.Messages()
+		err = t.PublishBatch(&c.mpubIt)
+	}
+	if err != nil {
+		return wire.ErrMPUBFailed(err.Error())
+	}
+	c.published(cmd.Params[0], uint64(cmd.NumMessages))
+	c.appendOut(wire.AppendOK)
+	return nil
+}
+
+// published counts messages per topic for /stats (upstream's pub_counts).
+func (c *Client) published(topic []byte, n uint64) {
+	c.info.Lock()
+	if p := c.info.pubCounts[string(topic)]; p != nil {
+		*p += n
+	} else {
+		if c.info.pubCounts == nil {
+			c.info.pubCounts = map[string]*uint64{}
+		}
+		v := n
+		c.info.pubCounts[string(topic)] = &v
+	}
+	c.info.Unlock()
+}
+
+// PubCount is a client's publish count for one topic.
+type PubCount struct {
+	Topic string
+	Count uint64
+}
+
+// Info is a snapshot of a client for /stats.
+type Info struct {
+	ID             int64
+	ClientID       string
+	Hostname       string
+	UserAgent      string
+	RemoteAddress  string
+	State          int32
+	ReadyCount     int64
+	InFlightCount  int64
+	MessageCount   uint64
+	FinishCount    uint64
+	RequeueCount   uint64
+	ConnectTime    time.Time
+	SampleRate     int32
+	Topic, Channel string
+	PubCounts      []PubCount
+}
+
+// Info returns a snapshot of the client. Safe for concurrent use.
+func (c *Client) Info() Info {
+	in := Info{
+		ID:            c.id,
+		RemoteAddress: c.remoteAddr,
+		State:         c.state.Load(),
+		ReadyCount:    c.readyCount.Load(),
+		ConnectTime:   c.connectTime,
+	}
+	c.info.Lock()
+	in.ClientID, in.Hostname, in.UserAgent = c.info.clientID, c.info.hostname, c.info.userAgent
+	in.Topic, in.Channel = c.info.topic, c.info.channel
+	in.SampleRate = c.info.sampleRate
+	for t, n := range c.info.pubCounts {
+		in.PubCounts = append(in.PubCounts, PubCount{Topic: t, Count: *n})
+	}
+	c.info.Unlock()
+	sort.Slice(in.PubCounts, func(i, j int) bool { return in.PubCounts[i].Topic < in.PubCounts[j].Topic })
+	if in.ClientID == "" {
+		// upstream falls back to the remote host for an unidentified client
+		if h, _, err := net.SplitHostPort(c.remoteAddr); err == nil {
+			in.ClientID = h
+		}
+	}
+	return in
+}
+
+// FillSubscription adds the engine's per-consumer counters to an Info.
+func FillSubscription(in *Info, cs engine.ConsumerStats) {
+	in.ReadyCount = cs.ReadyCount
+	in.InFlightCount = cs.InFlightCount
+	in.MessageCount = cs.MessageCount
+	in.FinishCount = cs.FinishCount
+	in.RequeueCount = cs.RequeueCount
+}
