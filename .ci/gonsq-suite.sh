@@ -22,7 +22,7 @@ for _ in $(seq 1 100); do
 done
 cd "$work/go-nsq"
 skip='TLS|Snappy|Deflate'
-if ! go test -count=1 -timeout 120s -skip "$skip" . ; then
+if ! go test -v -count=1 -timeout 120s -skip "$skip" . 2>&1 | tee "$work/test.log" | grep -E "^(--- |ok|FAIL|PASS)" || ! grep -q "^ok" "$work/test.log"; then
     echo "--- nsqd log ---"; tail -50 "$work/nsqd.log"
     exit 1
 fi

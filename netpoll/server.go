@@ -157,6 +157,7 @@ func (s *Server) Start() error {
 		gnet.WithMulticore(true),
 		gnet.WithTCPNoDelay(gnet.TCPNoDelay),
 		gnet.WithReusePort(false),
+		gnet.WithReuseAddr(true), // restart on a port with TIME_WAIT connections, as net.Listen does
 		gnet.WithLogger(gnetLogger{s}),
 	}
 	if s.opts.EventLoops > 0 {
