@@ -47,6 +47,9 @@ type Client struct {
 	readyCount atomic.Int64
 	closed     atomic.Bool
 	lastRead   atomic.Int64 // unix ns of the last byte received
+	// stalledSince is when output started queueing in gnet because the
+	// peer stopped reading (0 = it keeps up); see noteBacklog.
+	stalledSince atomic.Int64
 
 	outMu       sync.Mutex
 	out         []byte // frames waiting for the loop to write them
@@ -124,10 +127,32 @@ func (c *Client) flush() {
 	c.out = c.spare[:0]
 	c.outMu.Unlock()
 	_, _ = c.conn.Write(data) // gnet keeps what the socket does not take
+	c.noteBacklog(c.conn.OutboundBuffered())
 	if cap(data) > maxIdleBuffer {
 		data = nil
 	}
 	c.spare = data[:0]
+}
+
+// maxBacklog bounds what a client that does not read may pile up in its
+// outbound buffer before it is disconnected at once.
+const maxBacklog = 64 << 20
+
+// noteBacklog tracks output the socket would not take (event loop only).
+// Upstream gives every write a deadline of one heartbeat interval; we
+// disconnect a client whose output has not drained for that long (checked
+// by the heartbeat timer), or at once past maxBacklog, so a consumer or
+// producer that stops reading cannot grow the broker's memory unbounded.
+func (c *Client) noteBacklog(buffered int) {
+	switch {
+	case buffered == 0:
+		c.stalledSince.Store(0)
+	case buffered > maxBacklog:
+		c.srv.logf(engine.LogError, "PROTOCOL(V2): [%s] not reading: %d bytes pending, closing", c.remoteAddr, buffered)
+		c.closeConn()
+	case c.stalledSince.Load() == 0:
+		c.stalledSince.Store(time.Now().UnixNano())
+	}
 }
 
 func (c *Client) appendOut(f func([]byte) []byte) {
@@ -209,6 +234,11 @@ func (c *Client) heartbeat() {
 		c.closeConn()
 		return
 	}
+	if st := c.stalledSince.Load(); st != 0 && time.Now().UnixNano()-st > int64(d) {
+		c.srv.logf(engine.LogError, "PROTOCOL(V2): [%s] write timeout: output not drained for %s", c.remoteAddr, d)
+		c.closeConn()
+		return
+	}
 	c.appendOut(wire.AppendHeartbeat)
 	c.Flush()
 	c.hbMu.Lock()
@@ -236,6 +266,11 @@ func (c *Client) process(buf []byte) (int, gnet.Action) {
 	for off < len(buf) {
 		n, perr := wire.ParseCommand(buf[off:], &c.srv.limits, &c.cmd)
 		if perr != nil {
+			// Upstream checks the state of IDENTIFY and AUTH before
+			// reading their bodies.
+			if k := c.cmd.Kind; (k == wire.CmdIdentify || k == wire.CmdAuth) && c.state.Load() != StateInit {
+				perr = wire.ErrInvalidState(k)
+			}
 			c.sendError(perr)
 			return len(buf), gnet.Close
 		}

@@ -149,3 +149,32 @@ func TestCLS(t *testing.T) {
 	c.cmd("FIN " + string(m.ID[:]))
 	c.expectError("E_FIN_FAILED FIN " + string(m.ID[:]) + " failed ID not in flight")
 }
+
+// TestSlowConsumerDisconnected: a consumer that stops reading is
+// disconnected after a heartbeat interval of undrained output (upstream's
+// write deadline); its messages go back to the channel, and other clients
+// are served meanwhile.
+func TestSlowConsumerDisconnected(t *testing.T) {
+	n := startNSQD(t, nil)
+	slow := dialRaw(t, n)
+	slow.identify(map[string]any{"heartbeat_interval": 1000})
+	slow.subscribe("slow", "ch", 2500)
+	p := dialRaw(t, n)
+	body := make([]byte, 64<<10)
+	const N = 400 // 25 MiB: more than the socket buffers hold
+	for i := 0; i < N; i++ {
+		p.cmdBody("PUB slow", body)
+		p.expectResponse("OK")
+	}
+	waitFor(t, "slow consumer dropped", func() bool {
+		_, _, _, clients, _ := channelStat(t, n, "slow", "ch")
+		return clients == 0
+	})
+	d, inflight, _, _, _ := channelStat(t, n, "slow", "ch")
+	if d != N || inflight != 0 {
+		t.Fatalf("after disconnect depth %d in-flight %d, want %d 0", d, inflight, N)
+	}
+	// Everyone else is still served.
+	p.cmdBody("PUB other", []byte("x"))
+	p.expectResponse("OK")
+}
