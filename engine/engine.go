@@ -182,6 +182,7 @@ func (e *Engine) createTopic(name string) (*Topic, error) {
 	e.topics.Store(&m)
 	e.logf(LogInfo, "TOPIC(%s): created", name)
 	e.kickSync()
+	e.changed(TopicCreated, name, "")
 	return t, nil
 }
 
@@ -203,7 +204,9 @@ func (e *Engine) DeleteTopic(name string) error {
 	e.topics.Store(&m)
 	e.mu.Unlock()
 	e.logf(LogInfo, "TOPIC(%s): deleting", name)
-	return t.close(true)
+	err := t.close(true)
+	e.changed(TopicDeleted, name, "")
+	return err
 }
 
 // deleteTopicIf deletes t if it is still the registered topic of its name
@@ -225,6 +228,7 @@ func (e *Engine) deleteTopicIf(t *Topic) {
 	e.mu.Unlock()
 	e.logf(LogInfo, "TOPIC(%s): deleting (ephemeral, no channels left)", t.name)
 	_ = t.close(true)
+	e.changed(TopicDeleted, t.name, "")
 }
 
 // Topics returns every topic, sorted by name.

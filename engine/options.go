@@ -44,6 +44,12 @@ type Options struct {
 	// MaxChannelConsumers limits consumers per channel; 0 means no limit.
 	MaxChannelConsumers int
 
+	// OnChange, if set, is told when topics and channels are created or
+	// deleted (nsqlookupd registration). It is called from whichever
+	// goroutine made the change, possibly an event loop, with no engine
+	// lock held: it must not block.
+	OnChange func(Change)
+
 	// Logf receives log lines; nil discards them.
 	Logf func(level LogLevel, format string, args ...any)
 }
@@ -104,5 +110,29 @@ func (o *Options) Validate() error {
 func (e *Engine) logf(level LogLevel, format string, args ...any) {
 	if e.opts.Logf != nil {
 		e.opts.Logf(level, format, args...)
+	}
+}
+
+// ChangeKind says what happened to a topic or channel.
+type ChangeKind uint8
+
+// Change kinds.
+const (
+	TopicCreated ChangeKind = iota + 1
+	TopicDeleted
+	ChannelCreated
+	ChannelDeleted
+)
+
+// Change is one creation or deletion; Channel is "" for topic changes.
+type Change struct {
+	Kind    ChangeKind
+	Topic   string
+	Channel string
+}
+
+func (e *Engine) changed(kind ChangeKind, topic, channel string) {
+	if e.opts.OnChange != nil {
+		e.opts.OnChange(Change{Kind: kind, Topic: topic, Channel: channel})
 	}
 }

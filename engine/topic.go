@@ -346,6 +346,7 @@ func (t *Topic) GetChannel(name string) (*Channel, error) {
 	t.mu.Unlock()
 	t.e.logf(LogInfo, "TOPIC(%s): new channel(%s)", t.name, name)
 	t.e.kickSync()
+	t.e.changed(ChannelCreated, t.name, name)
 	return c, nil
 }
 
@@ -373,6 +374,7 @@ func (t *Topic) DeleteChannel(name string) error {
 	t.mu.Unlock()
 	t.e.logf(LogInfo, "TOPIC(%s): deleting channel %s", t.name, name)
 	err := c.close(true)
+	t.e.changed(ChannelDeleted, t.name, name)
 	if left == 0 && t.ephemeral {
 		go t.e.deleteTopicIf(t)
 	}
@@ -395,6 +397,7 @@ func (t *Topic) deleteChannelIf(c *Channel) {
 	t.mu.Unlock()
 	t.e.logf(LogInfo, "TOPIC(%s): deleting channel %s (ephemeral, no consumers left)", t.name, c.name)
 	_ = c.close(true)
+	t.e.changed(ChannelDeleted, t.name, c.name)
 	if left == 0 && t.ephemeral {
 		t.e.deleteTopicIf(t)
 	}
@@ -590,6 +593,9 @@ func (t *Topic) close(del bool) error {
 	t.mu.Unlock()
 	for _, c := range t.channelList() {
 		_ = c.close(del)
+		if del {
+			t.e.changed(ChannelDeleted, t.name, c.name)
+		}
 	}
 	if del {
 		err := t.log.Remove()

@@ -9,10 +9,21 @@
 // document (JSON, with Content-Type application/json; charset=utf-8), a
 // bare string such as "OK", or an empty body; on failure the status code and
 // {"message":"<TEXT>"}; always with the header "X-NSQ-Content-Type:
-// nsq; version=1.0". /ping and the /debug/setblockrate error answer plain
+// nsq; version=1.0". /ping and the 400 of /debug/setblockrate answer plain
 // text. v1.3.0 has no other envelope: the request's Accept header changes
 // nothing (the pre-1.0 {"status_code","status_txt","data"} wrapper was
-// removed upstream in v1.0.0).
+// removed upstream in v1.0.0). The documents are in wire/apidoc.
+//
+// Routing (405 with Allow, OPTIONS, trailing-slash and case redirects, 404)
+// reproduces the httprouter configuration upstream uses; see router.
+//
+// # Beyond upstream
+//
+// /debug/pprof/allocs, /debug/pprof/mutex, /debug/pprof/trace (404 in
+// upstream, although its pprof index links to them) and /debug/fgprof
+// (github.com/felixge/fgprof, wall-clock profiles) are added. Nothing else
+// differs on purpose; TestDifferential compares this handler with a real
+// upstream nsqd.
 //
 // # Concurrency
 //
@@ -110,13 +121,11 @@ func New(o Options) http.Handler {
 	o.setDefaults()
 	s := &server{o: o, eng: o.Engine}
 
+	notFound := s.logged(s.v1(fail(http.StatusNotFound, "NOT_FOUND")))
+	notAllowed := s.logged(s.v1(fail(http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED")))
 	rt := newRouter(
-		func(w http.ResponseWriter, r *http.Request) {
-			s.logged(s.v1(fail(http.StatusNotFound, "NOT_FOUND")))(w, r, "")
-		},
-		func(w http.ResponseWriter, r *http.Request) {
-			s.logged(s.v1(fail(http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED")))(w, r, "")
-		},
+		func(w http.ResponseWriter, r *http.Request) { notFound(w, r, "") },
+		func(w http.ResponseWriter, r *http.Request) { notAllowed(w, r, "") },
 	)
 
 	rt.add("GET", "/ping", s.logged(plainText(s.ping)))
@@ -161,21 +170,26 @@ func New(o Options) http.Handler {
 	rt.add("PUT", "/debug/setblockrate", s.logged(s.setBlockRate))
 	rt.add("POST", "/debug/freememory", s.logged(s.freeMemory))
 
-	return &recoverer{s: s, next: rt}
+	return &recoverer{
+		s:        s,
+		next:     rt,
+		internal: s.logged(s.v1(fail(http.StatusInternalServerError, "INTERNAL_ERROR"))),
+	}
 }
 
 // recoverer answers 500 INTERNAL_ERROR when a handler panics, as upstream's
 // router PanicHandler.
 type recoverer struct {
-	s    *server
-	next http.Handler
+	s        *server
+	next     http.Handler
+	internal handle
 }
 
 func (rc *recoverer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		if p := recover(); p != nil {
 			rc.s.logf(engine.LogError, "panic in HTTP handler - %s", p)
-			rc.s.logged(rc.s.v1(fail(http.StatusInternalServerError, "INTERNAL_ERROR")))(w, r, "")
+			rc.internal(w, r, "")
 		}
 	}()
 	rc.next.ServeHTTP(w, r)

@@ -17,7 +17,6 @@ import (
 )
 
 const (
-	logInfo  = engine.LogInfo
 	logWarn  = engine.LogWarn
 	logError = engine.LogError
 )
@@ -36,7 +35,8 @@ const okBody = "OK"
 
 // bodyPool holds request bodies while they are published: the engine copies
 // a message into its log, so the buffer is free again when Publish returns.
-// A /pub then costs no body allocation once the pool is warm.
+// With it BenchmarkPub runs at 0 allocs/op (without, one body-sized
+// allocation per request, like upstream's io.ReadAll, which also regrows).
 var bodyPool bytebufferpool.Pool
 
 // readBody appends r's data to dst until EOF or until limit bytes are held
