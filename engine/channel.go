@@ -55,7 +55,10 @@ type Channel struct {
 	ephemeral bool
 	file      string // checkpoint file; "" for ephemeral channels
 
-	messageCount atomic.Uint64
+	// baseSeq is where the channel started counting message_count: its
+	// start when created, the log head when restored (upstream counts
+	// messages put into the channel since the process started).
+	baseSeq      uint64
 	requeueCount atomic.Uint64
 	timeoutCount atomic.Uint64
 
@@ -83,6 +86,7 @@ func newChannel(t *Topic, name string, start queue.Pos) *Channel {
 		c.file = filepath.Join(t.dir, channelsDir, name+channelFileSuffix)
 	}
 	c.mu.cursor = start
+	c.baseSeq = start.Seq
 	c.mu.isNew = true
 	c.mu.inflight = make(map[uint64]int32)
 	c.mu.ready = queue.NewRing[int32](64)
@@ -106,6 +110,7 @@ type pendingEntry struct {
 
 func restoreChannel(t *Topic, name string) (*Channel, error) {
 	c := newChannel(t, name, t.log.First())
+	c.baseSeq = t.log.Head().Seq
 	c.mu.isNew = false
 	b, err := os.ReadFile(c.file)
 	if err != nil {
@@ -267,7 +272,6 @@ func (c *Channel) dispatchLocked() {
 				break
 			}
 			c.mu.cursor = rec.Next
-			c.messageCount.Add(1)
 			_, at, _, ok := decodeHeader(rec.Data)
 			if !ok {
 				continue
@@ -316,7 +320,6 @@ func (c *Channel) skimDeferredLocked(limit uint64, now int64) {
 			return
 		}
 		c.mu.cursor = rec.Next
-		c.messageCount.Add(1)
 		slot := c.newEntryLocked(rec.Pos)
 		c.mu.entries[slot].state = stDeferred
 		c.mu.entries[slot].heap = c.mu.deferred.Push(slot, at)
@@ -589,21 +592,22 @@ type ConsumerStats struct {
 func (c *Channel) Stats(includeClients bool) ChannelStats {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	depth, backend := c.depthLocked()
+	depth, _ := c.depthLocked()
+	var received uint64
+	if limit := c.t.limitSeq.Load(); limit > c.baseSeq {
+		received = limit - c.baseSeq
+	}
 	st := ChannelStats{
 		Name:          c.name,
 		Depth:         depth,
-		BackendDepth:  backend,
+		BackendDepth:  c.t.e.backendDepth(depth, c.ephemeral),
 		InFlightCount: len(c.mu.inflight),
 		DeferredCount: c.mu.deferred.Len(),
-		MessageCount:  c.messageCount.Load(),
+		MessageCount:  received,
 		RequeueCount:  c.requeueCount.Load(),
 		TimeoutCount:  c.timeoutCount.Load(),
 		Paused:        c.mu.paused,
 		ClientCount:   len(c.mu.subs),
-	}
-	if c.ephemeral {
-		st.BackendDepth = 0
 	}
 	if includeClients {
 		st.Consumers = make([]ConsumerStats, 0, len(c.mu.subs))

@@ -323,3 +323,14 @@ func (e *Engine) closeTopics(checkpoint bool) error {
 	}
 	return firstErr
 }
+
+// backendDepth is what /stats reports as backend_depth: upstream's disk
+// queue holds what its memory queue (--mem-queue-size) cannot, so dashboards
+// see the depth beyond that, although every message of ours is on disk.
+// Ephemeral queues have no backend.
+func (e *Engine) backendDepth(depth int64, ephemeral bool) int64 {
+	if ephemeral || depth <= e.opts.MemQueueSize {
+		return 0
+	}
+	return depth - e.opts.MemQueueSize
+}

@@ -635,9 +635,7 @@ func (t *Topic) Stats(channel string, includeClients bool) TopicStats {
 		Paused:       paused,
 		Channels:     []ChannelStats{},
 	}
-	if !t.ephemeral {
-		st.BackendDepth = depth
-	}
+	st.BackendDepth = t.e.backendDepth(depth, t.ephemeral)
 	for _, c := range t.channelList() {
 		if channel != "" && c.name != channel {
 			continue

@@ -84,6 +84,13 @@ func newClient(s *Server, gc gnet.Conn) *Client {
 	if c.remoteAddr == "" || c.remoteAddr == "@" {
 		c.remoteAddr = "unix"
 	}
+	// Until IDENTIFY, client_id and hostname are the peer's host, as
+	// upstream.
+	host := c.remoteAddr
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	c.info.clientID, c.info.hostname = host, host
 	c.lastRead.Store(c.connectTime.UnixNano())
 	c.resetHeartbeat(c.settings.HeartbeatInterval)
 	return c
@@ -610,12 +617,6 @@ func (c *Client) Info() Info {
 	}
 	c.info.Unlock()
 	sort.Slice(in.PubCounts, func(i, j int) bool { return in.PubCounts[i].Topic < in.PubCounts[j].Topic })
-	if in.ClientID == "" {
-		// upstream falls back to the remote host for an unidentified client
-		if h, _, err := net.SplitHostPort(c.remoteAddr); err == nil {
-			in.ClientID = h
-		}
-	}
 	return in
 }
 

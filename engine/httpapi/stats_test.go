@@ -219,8 +219,8 @@ func TestStatsUpstreamChannelCounters(t *testing.T) {
 		}
 		return nil
 	})
-	if ch.MessageCount != 3 {
-		t.Skipf("engine deviation (reported): channel message_count is %d, upstream's is 3 "+
-			"(the engine counts deliveries, upstream counts messages the channel received)", ch.MessageCount)
+	if ch.MessageCount != 3 || ch.Depth != 2 || ch.BackendDepth != 0 {
+		t.Fatalf("channel message_count %d depth %d backend_depth %d, want 3 2 0 as upstream",
+			ch.MessageCount, ch.Depth, ch.BackendDepth)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"reflect"
 	"strings"
 	"sync"
 	"syscall"
@@ -203,21 +204,43 @@ func (n *NSQD) Main() error {
 	return nil
 }
 
+// portOf is the port of a listener; -1 for a unix socket, as upstream's
+// /info reports it.
 func portOf(a net.Addr) int {
 	if t, ok := a.(*net.TCPAddr); ok {
 		return t.Port
 	}
-	return 0
+	return -1
 }
 
+// getConfig answers GET /config/{opt} for any option by its config name,
+// as upstream; the two options that can change at run time come from
+// their live values.
 func (n *NSQD) getConfig(opt string) (any, bool) {
 	n.mu.Lock()
-	defer n.mu.Unlock()
 	switch opt {
 	case "nsqlookupd_tcp_addresses":
+		defer n.mu.Unlock()
 		return append([]string{}, n.mu.lookupd...), true
 	case "log_level":
-		return strings.ToLower(n.mu.logLevel.String()), true
+		defer n.mu.Unlock()
+		return int(n.mu.logLevel), true
+	}
+	n.mu.Unlock()
+	v := reflect.ValueOf(n.opts).Elem()
+	for i := 0; i < v.NumField(); i++ {
+		f := v.Type().Field(i)
+		flagName := f.Tag.Get("flag")
+		if flagName == "" {
+			continue
+		}
+		cfg := f.Tag.Get("cfg")
+		if cfg == "" {
+			cfg = strings.ReplaceAll(flagName, "-", "_")
+		}
+		if cfg == opt {
+			return v.Field(i).Interface(), true
+		}
 	}
 	return nil, false
 }
