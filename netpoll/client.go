@@ -1,6 +1,7 @@
 package netpoll
 
 import (
+	"crypto/tls"
 	"errors"
 	"net"
 	"sort"
@@ -30,18 +31,26 @@ const maxIdleBuffer = 64 << 10
 // connection's event loop; the rest say how they are guarded.
 type Client struct {
 	srv         *Server
-	conn        gnet.Conn
+	conn        gnet.Conn // the event-loop connection (until a hand-off)
 	id          int64
 	remoteAddr  string
 	connectTime time.Time
 
-	// owned by the event loop
-	gotMagic bool
-	cmd      wire.Command
-	sub      *engine.Subscription
-	settings wire.ClientSettings
-	spare    []byte
-	mpubIt   wire.MessageIter
+	// owned by the goroutine serving the connection: its event loop, or
+	// after a TLS/snappy/deflate upgrade its reader goroutine
+	gotMagic  bool
+	cmd       wire.Command
+	sub       *engine.Subscription
+	settings  wire.ClientSettings
+	spare     []byte
+	mpubIt    wire.MessageIter
+	upgrade   *upgradeReq // negotiated by IDENTIFY, not yet done
+	handedOff bool        // the event loop gave the socket to a goroutine
+	tlsOn     bool
+	auth      authClient
+
+	// up is set once the connection is served by goroutines (upgraded).
+	up atomic.Pointer[upgraded]
 
 	state      atomic.Int32
 	readyCount atomic.Int64
@@ -67,6 +76,10 @@ type Client struct {
 		topic, channel                string
 		pubCounts                     map[string]*uint64
 		sampleRate                    int32
+		deflate, snappy               bool
+		tls                           *tls.ConnectionState
+		authIdentity, authURL         string
+		authed                        bool
 	}
 }
 
@@ -109,11 +122,19 @@ func (c *Client) onTraffic() gnet.Action {
 	buf, _ := c.conn.Peek(-1)
 	if len(buf) > 0 {
 		c.lastRead.Store(time.Now().UnixNano())
-		n, act := c.process(buf)
-		if n > 0 {
-			_, _ = c.conn.Discard(n)
-		}
-		action = act
+	}
+	n, act := c.process(buf)
+	switch act {
+	case actClose:
+		action = gnet.Close
+	case actUpgrade:
+		carry := append([]byte(nil), buf[n:]...)
+		_, _ = c.conn.Discard(len(buf))
+		c.inTraffic.Store(false)
+		return c.handOff(carry)
+	}
+	if n > 0 {
+		_, _ = c.conn.Discard(n)
 	}
 	// Order matters: clear inTraffic before taking the output, so anything
 	// appended after the swap below either sees inTraffic false and wakes
@@ -182,6 +203,10 @@ func (c *Client) Flush() {
 	if c.inTraffic.Load() || c.closed.Load() {
 		return // the loop is on this client now and writes before it leaves
 	}
+	if u := c.up.Load(); u != nil {
+		u.kick()
+		return
+	}
 	if !c.wakePending.Swap(true) {
 		_ = c.conn.Wake(nil)
 	}
@@ -191,9 +216,14 @@ func (c *Client) Flush() {
 func (c *Client) Disconnect() { c.closeConn() }
 
 func (c *Client) closeConn() {
-	if !c.closed.Load() {
-		_ = c.conn.Close()
+	if c.closed.Load() {
+		return
 	}
+	if u := c.up.Load(); u != nil {
+		u.close()
+		return
+	}
+	_ = c.conn.Close()
 }
 
 func (c *Client) onClosed() {
@@ -255,45 +285,88 @@ func (c *Client) heartbeat() {
 	c.hbMu.Unlock()
 }
 
+// What process asks of the transport when it returns.
+const (
+	actNone    = iota
+	actClose   // write what is pending, then close
+	actUpgrade // hand the connection to goroutines (TLS, snappy, deflate)
+)
+
 // process runs every complete command in buf and returns the bytes used.
-func (c *Client) process(buf []byte) (int, gnet.Action) {
+// It stops early while an AUTH query is outstanding, and after an IDENTIFY
+// that negotiated an upgrade.
+func (c *Client) process(buf []byte) (int, int) {
+	if c.auth.pending {
+		if !c.auth.collect(c) {
+			return 0, actNone // the auth server has not answered yet
+		}
+		if c.auth.fatal != nil {
+			c.sendError(c.auth.fatal)
+			return len(buf), actClose
+		}
+	}
 	off := 0
 	if !c.gotMagic {
 		if len(buf) < len(wire.MagicV2) {
-			return 0, gnet.None
+			return 0, actNone
 		}
 		if string(buf[:4]) != wire.MagicV2 {
 			c.srv.logf(engine.LogError, "client(%s) bad protocol magic '%s'", c.remoteAddr, buf[:4])
 			c.appendOut(func(b []byte) []byte { return wire.AppendFrame(b, wire.FrameTypeError, []byte("E_BAD_PROTOCOL")) })
-			return len(buf), gnet.Close
+			return len(buf), actClose
 		}
 		c.gotMagic = true
 		off = 4
 	}
 	for off < len(buf) {
 		n, perr := wire.ParseCommand(buf[off:], &c.srv.limits, &c.cmd)
+		if perr == nil && n == 0 && c.cmd.Name == nil {
+			break // not even a whole line yet
+		}
+		// Checks upstream makes before it reads a command's body.
+		if e := c.preBodyCheck(&c.cmd); e != nil {
+			c.sendError(e)
+			return len(buf), actClose
+		}
 		if perr != nil {
-			// Upstream checks the state of IDENTIFY and AUTH before
-			// reading their bodies.
-			if k := c.cmd.Kind; (k == wire.CmdIdentify || k == wire.CmdAuth) && c.state.Load() != StateInit {
-				perr = wire.ErrInvalidState(k)
-			}
 			c.sendError(perr)
-			return len(buf), gnet.Close
+			return len(buf), actClose
 		}
 		if n == 0 {
 			break
 		}
 		err := c.exec(&c.cmd)
+		if err == errAuthPending {
+			return off, actNone // run this command again once the auth server answers
+		}
 		off += n
 		if err != nil {
 			c.sendError(err)
 			if err.Fatal {
-				return len(buf), gnet.Close
+				return len(buf), actClose
 			}
 		}
+		if c.upgrade != nil {
+			return off, actUpgrade
+		}
+		if c.auth.pending {
+			return off, actNone
+		}
 	}
-	return off, gnet.None
+	return off, actNone
+}
+
+// preBodyCheck is what upstream checks once a command's line is read and
+// before its body: TLS policy (for everything but IDENTIFY, unknown
+// commands included) and the state of IDENTIFY and AUTH.
+func (c *Client) preBodyCheck(cmd *wire.Command) *wire.Error {
+	if cmd.Kind != wire.CmdIdentify && c.srv.opts.TLSRequired && !c.tlsOn {
+		return wire.ErrTLSRequired(cmd.Name)
+	}
+	if k := cmd.Kind; (k == wire.CmdIdentify || k == wire.CmdAuth) && c.state.Load() != StateInit {
+		return wire.ErrInvalidState(k)
+	}
+	return nil
 }
 
 func (c *Client) sendError(e *wire.Error) {
@@ -329,10 +402,7 @@ func (c *Client) exec(cmd *wire.Command) *wire.Error {
 	case wire.CmdCls:
 		return c.cls()
 	case wire.CmdAuth:
-		if c.state.Load() != StateInit {
-			return wire.ErrInvalidState(wire.CmdAuth)
-		}
-		return wire.ErrAuthDisabled()
+		return c.authCommand(cmd)
 	}
 	return wire.NewFatalError(wire.CodeInvalid, "invalid command "+string(cmd.Name))
 }
@@ -372,10 +442,12 @@ func (c *Client) identify(cmd *wire.Command) *wire.Error {
 		c.appendOut(wire.AppendOK)
 		return nil
 	}
-	// TLS, snappy and deflate are not built yet: they are never offered
-	// (docs/COMPATIBILITY.md), so clients carry on uncompressed.
 	feat := wire.ServerFeatures{
+		TLS:             o.TLSConfig != nil && c.up.Load() == nil,
+		Deflate:         o.DeflateEnabled && c.up.Load() == nil,
+		Snappy:          o.SnappyEnabled && c.up.Load() == nil,
 		MaxDeflateLevel: o.MaxDeflateLevel,
+		AuthRequired:    len(o.AuthHTTPAddresses) > 0,
 		MaxRdyCount:     o.MaxRdyCount,
 		MaxMsgTimeout:   o.MaxMsgTimeout,
 		Version:         o.Version,
@@ -388,6 +460,9 @@ func (c *Client) identify(cmd *wire.Command) *wire.Error {
 		var tmp [512]byte
 		return wire.AppendResponse(b, resp.AppendJSON(tmp[:0]))
 	})
+	if resp.TLSv1 || resp.Snappy || resp.Deflate {
+		c.upgrade = &upgradeReq{tls: resp.TLSv1, snappy: resp.Snappy, deflate: resp.Deflate, level: resp.DeflateLevel}
+	}
 	return nil
 }
 
@@ -401,6 +476,9 @@ func (c *Client) subscribe(cmd *wire.Command) *wire.Error {
 	topicName, channelName, perr := wire.ParseSUB(cmd.Params)
 	if perr != nil {
 		return perr
+	}
+	if e := c.checkAuth("SUB", topicName, channelName); e != nil {
+		return e
 	}
 	so := engine.SubscribeOptions{MsgTimeout: c.settings.MsgTimeout, SampleRate: c.settings.SampleRate}
 	var sub *engine.Subscription
@@ -520,6 +598,9 @@ func (c *Client) topic(cmd *wire.Command) (*engine.Topic, error) {
 }
 
 func (c *Client) pub(cmd *wire.Command) *wire.Error {
+	if e := c.checkAuth("PUB", cmd.Params[0], nil); e != nil {
+		return e
+	}
 	t, err := c.topic(cmd)
 	if err == nil {
 		err = t.Publish(cmd.Body)
@@ -533,6 +614,9 @@ func (c *Client) pub(cmd *wire.Command) *wire.Error {
 }
 
 func (c *Client) dpub(cmd *wire.Command) *wire.Error {
+	if e := c.checkAuth("DPUB", cmd.Params[0], nil); e != nil {
+		return e
+	}
 	t, err := c.topic(cmd)
 	if err == nil {
 		err = t.PublishDeferred(cmd.Body, cmd.Defer)
@@ -546,6 +630,9 @@ func (c *Client) dpub(cmd *wire.Command) *wire.Error {
 }
 
 func (c *Client) mpub(cmd *wire.Command) *wire.Error {
+	if e := c.checkAuth("MPUB", cmd.Params[0], nil); e != nil {
+		return e
+	}
 	t, err := c.topic(cmd)
 	if err == nil {
 		c.mpubIt = c.cmd.Messages()
@@ -597,6 +684,18 @@ type Info struct {
 	SampleRate     int32
 	Topic, Channel string
 	PubCounts      []PubCount
+
+	Deflate, Snappy bool
+	// TLS details, when the connection negotiated TLS.
+	TLS                           bool
+	TLSVersion                    uint16
+	TLSCipherSuite                uint16
+	TLSNegotiatedProtocol         string
+	TLSNegotiatedProtocolIsMutual bool
+	// AUTH: whether the client authenticated, and as whom.
+	Authed          bool
+	AuthIdentity    string
+	AuthIdentityURL string
 }
 
 // Info returns a snapshot of the client. Safe for concurrent use.
@@ -612,6 +711,15 @@ func (c *Client) Info() Info {
 	in.ClientID, in.Hostname, in.UserAgent = c.info.clientID, c.info.hostname, c.info.userAgent
 	in.Topic, in.Channel = c.info.topic, c.info.channel
 	in.SampleRate = c.info.sampleRate
+	in.Deflate, in.Snappy = c.info.deflate, c.info.snappy
+	if st := c.info.tls; st != nil {
+		in.TLS = true
+		in.TLSVersion = st.Version
+		in.TLSCipherSuite = st.CipherSuite
+		in.TLSNegotiatedProtocol = st.NegotiatedProtocol
+		in.TLSNegotiatedProtocolIsMutual = true
+	}
+	in.Authed, in.AuthIdentity, in.AuthIdentityURL = c.info.authed, c.info.authIdentity, c.info.authURL
 	for t, n := range c.info.pubCounts {
 		in.PubCounts = append(in.PubCounts, PubCount{Topic: t, Count: *n})
 	}

@@ -24,9 +24,11 @@ package netpoll
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -62,6 +64,22 @@ type Options struct {
 	// EventLoops is the number of gnet loops; 0 = one per CPU.
 	EventLoops int
 
+	// TLSConfig enables IDENTIFY tls_v1 (nil: TLS is not offered).
+	TLSConfig *tls.Config
+	// TLSRequired refuses every command but IDENTIFY before TLS.
+	TLSRequired bool
+	// SnappyEnabled and DeflateEnabled offer compression (--snappy, --deflate).
+	SnappyEnabled, DeflateEnabled bool
+
+	// AuthHTTPAddresses enables AUTH (--auth-http-address): host:port or
+	// full URLs of auth servers, tried in turn from a random one.
+	AuthHTTPAddresses []string
+	// HTTPClientConnectTimeout and HTTPClientRequestTimeout bound queries
+	// to the auth servers (defaults 2s and 5s).
+	HTTPClientConnectTimeout, HTTPClientRequestTimeout time.Duration
+	// AuthClientTLSConfig is used for https auth servers (root CAs).
+	AuthClientTLSConfig *tls.Config
+
 	Logf func(level engine.LogLevel, format string, args ...any)
 }
 
@@ -79,6 +97,8 @@ func (o *Options) setDefaults() {
 	def(&o.MsgTimeout, 60*time.Second)
 	def(&o.MaxMsgTimeout, 15*time.Minute)
 	def(&o.MaxReqTimeout, time.Hour)
+	def(&o.HTTPClientConnectTimeout, 2*time.Second)
+	def(&o.HTTPClientRequestTimeout, 5*time.Second)
 	if o.MaxRdyCount == 0 {
 		o.MaxRdyCount = 2500
 	}
@@ -114,6 +134,9 @@ type Server struct {
 	stopping atomic.Bool
 
 	nextID atomic.Int64
+
+	authClientOnce sync.Once
+	authClient     *http.Client
 
 	// clients is sharded so connects and disconnects on different loops do
 	// not contend; it is not touched on the publish or delivery path.
@@ -243,6 +266,13 @@ func (s *Server) shard(id int64) *struct {
 	return &s.shards[id&int64(len(s.shards)-1)]
 }
 
+func (s *Server) forget(c *Client) {
+	sh := s.shard(c.id)
+	sh.Lock()
+	delete(sh.m, c.id)
+	sh.Unlock()
+}
+
 // Clients returns every connected client.
 func (s *Server) Clients() []*Client {
 	var out []*Client
@@ -278,11 +308,11 @@ func (s *Server) OnClose(gc gnet.Conn, err error) gnet.Action {
 	if c == nil {
 		return gnet.None
 	}
+	if c.handedOff {
+		return gnet.None // goroutines serve it now; they clean up
+	}
 	c.onClosed()
-	sh := s.shard(c.id)
-	sh.Lock()
-	delete(sh.m, c.id)
-	sh.Unlock()
+	s.forget(c)
 	if err != nil {
 		s.logf(engine.LogInfo, "PROTOCOL(V2): [%s] exiting ioloop: %s", c.remoteAddr, err)
 	} else {

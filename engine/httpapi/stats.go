@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"cmp"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"net/http"
@@ -245,6 +246,19 @@ func clientDoc(in *netpoll.Info, topicFilter string) apidoc.Client {
 		ConnectTime:   in.ConnectTime.Unix(),
 		SampleRate:    in.SampleRate,
 		UserAgent:     in.UserAgent,
+
+		Deflate:         in.Deflate,
+		Snappy:          in.Snappy,
+		Authed:          in.Authed,
+		AuthIdentity:    in.AuthIdentity,
+		AuthIdentityURL: in.AuthIdentityURL,
+	}
+	if in.TLS {
+		d.TLS = true
+		d.CipherSuite = cipherSuiteName(in.TLSCipherSuite)
+		d.TLSVersion = tlsVersionName(in.TLSVersion)
+		d.TLSNegotiatedProtocol = in.TLSNegotiatedProtocol
+		d.TLSNegotiatedProtocolIsMutual = in.TLSNegotiatedProtocolIsMutual
 	}
 	if d.Hostname == "" {
 		// upstream's hostname starts as the peer's host, until IDENTIFY
@@ -260,4 +274,37 @@ func clientDoc(in *netpoll.Info, topicFilter string) apidoc.Client {
 		break
 	}
 	return d
+}
+
+// upstreamCipherSuites are the suites upstream's /stats names; any other
+// (TLS 1.3's included) it reports as "Unknown <n>", and so do we.
+var upstreamCipherSuites = map[uint16]bool{
+	tls.TLS_RSA_WITH_RC4_128_SHA: true, tls.TLS_RSA_WITH_3DES_EDE_CBC_SHA: true,
+	tls.TLS_RSA_WITH_AES_128_CBC_SHA: true, tls.TLS_RSA_WITH_AES_256_CBC_SHA: true,
+	tls.TLS_ECDHE_ECDSA_WITH_RC4_128_SHA: true, tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA: true,
+	tls.TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA: true, tls.TLS_ECDHE_RSA_WITH_RC4_128_SHA: true,
+	tls.TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA: true, tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA: true,
+	tls.TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA: true, tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256: true,
+	tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256: true,
+}
+
+func cipherSuiteName(id uint16) string {
+	if upstreamCipherSuites[id] {
+		return tls.CipherSuiteName(id)
+	}
+	return fmt.Sprintf("Unknown %d", id)
+}
+
+func tlsVersionName(v uint16) string {
+	switch v {
+	case tls.VersionTLS10:
+		return "TLS1.0"
+	case tls.VersionTLS11:
+		return "TLS1.1"
+	case tls.VersionTLS12:
+		return "TLS1.2"
+	case tls.VersionTLS13:
+		return "TLS1.3"
+	}
+	return fmt.Sprintf("Unknown %d", v)
 }

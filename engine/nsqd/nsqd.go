@@ -6,6 +6,8 @@ package nsqd
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -37,7 +39,13 @@ type NSQD struct {
 	tcp      *netpoll.Server
 	httpLn   net.Listener
 	httpSrv  *http.Server
+	httpsLn  net.Listener
+	httpsSrv *http.Server
 	lockFile *os.File
+
+	tlsConfig       *tls.Config // nil without --tls-cert/--tls-key
+	clientTLSConfig *tls.Config // for talking to auth servers
+	tlsRequired     TLSRequirement
 
 	mu struct {
 		sync.Mutex
@@ -60,6 +68,22 @@ func New(opts *Options) (*NSQD, error) {
 	n := &NSQD{opts: opts, logger: log.New(w, opts.LogPrefix, log.Ldate|log.Ltime|log.Lmicroseconds)}
 	n.mu.logLevel = opts.LogLevel
 	n.mu.lookupd = append([]string(nil), opts.NSQLookupdTCPAddresses...)
+
+	// As upstream: a client auth policy implies TLS is required.
+	n.tlsRequired = opts.TLSRequired
+	if opts.TLSClientAuthPolicy != "" && n.tlsRequired == TLSNotRequired {
+		n.tlsRequired = TLSRequired
+	}
+	var err error
+	if n.tlsConfig, err = buildTLSConfig(opts); err != nil {
+		return nil, fmt.Errorf("failed to build TLS config - %w", err)
+	}
+	if n.tlsConfig == nil && n.tlsRequired != TLSNotRequired {
+		return nil, errors.New("cannot require TLS client connections without TLS key and cert")
+	}
+	if n.clientTLSConfig, err = buildClientTLSConfig(opts); err != nil {
+		return nil, fmt.Errorf("failed to build client TLS config - %w", err)
+	}
 
 	dataPath := opts.DataPath
 	if dataPath == "" {
@@ -139,22 +163,30 @@ func (n *NSQD) HTTPAddr() net.Addr { return n.httpLn.Addr() }
 func (n *NSQD) Main() error {
 	o := n.opts
 	n.tcp = netpoll.New(netpoll.Options{
-		Address:                o.TCPAddress,
-		Version:                Version,
-		ClientTimeout:          o.ClientTimeout,
-		MaxHeartbeatInterval:   o.MaxHeartbeatInterval,
-		MaxRdyCount:            o.MaxRdyCount,
-		MaxOutputBufferSize:    o.MaxOutputBufferSize,
-		MaxOutputBufferTimeout: o.MaxOutputBufferTimeout,
-		MinOutputBufferTimeout: o.MinOutputBufferTimeout,
-		OutputBufferTimeout:    o.OutputBufferTimeout,
-		MaxMsgSize:             o.MaxMsgSize,
-		MaxBodySize:            o.MaxBodySize,
-		MsgTimeout:             o.MsgTimeout,
-		MaxMsgTimeout:          o.MaxMsgTimeout,
-		MaxReqTimeout:          o.MaxReqTimeout,
-		MaxDeflateLevel:        o.MaxDeflateLevel,
-		Logf:                   n.engineLogf,
+		Address:                  o.TCPAddress,
+		Version:                  Version,
+		ClientTimeout:            o.ClientTimeout,
+		MaxHeartbeatInterval:     o.MaxHeartbeatInterval,
+		MaxRdyCount:              o.MaxRdyCount,
+		MaxOutputBufferSize:      o.MaxOutputBufferSize,
+		MaxOutputBufferTimeout:   o.MaxOutputBufferTimeout,
+		MinOutputBufferTimeout:   o.MinOutputBufferTimeout,
+		OutputBufferTimeout:      o.OutputBufferTimeout,
+		MaxMsgSize:               o.MaxMsgSize,
+		MaxBodySize:              o.MaxBodySize,
+		MsgTimeout:               o.MsgTimeout,
+		MaxMsgTimeout:            o.MaxMsgTimeout,
+		MaxReqTimeout:            o.MaxReqTimeout,
+		MaxDeflateLevel:          o.MaxDeflateLevel,
+		TLSConfig:                n.tlsConfig,
+		TLSRequired:              n.tlsRequired != TLSNotRequired,
+		SnappyEnabled:            o.SnappyEnabled,
+		DeflateEnabled:           o.DeflateEnabled,
+		AuthHTTPAddresses:        o.AuthHTTPAddresses,
+		HTTPClientConnectTimeout: o.HTTPClientConnectTimeout,
+		HTTPClientRequestTimeout: o.HTTPClientRequestTimeout,
+		AuthClientTLSConfig:      n.clientTLSConfig,
+		Logf:                     n.engineLogf,
 	}, n.eng)
 	if err := n.tcp.Start(); err != nil {
 		return fmt.Errorf("listen (%s) failed - %w", o.TCPAddress, err)
@@ -172,40 +204,86 @@ func (n *NSQD) Main() error {
 	}
 	n.httpLn = ln
 	n.logf(LogInfo, "HTTP: listening on %s", ln.Addr())
+	if n.tlsConfig != nil && o.HTTPSAddress != "" {
+		hl, err := net.Listen("tcp", o.HTTPSAddress)
+		if err != nil {
+			_ = ln.Close()
+			_ = n.tcp.Stop(context.Background())
+			return fmt.Errorf("listen (%s) failed - %w", o.HTTPSAddress, err)
+		}
+		n.httpsLn = tls.NewListener(hl, n.tlsConfig)
+		n.logf(LogInfo, "HTTPS: listening on %s", hl.Addr())
+	}
+	api := httpapi.New(n.httpOptions(ln))
+	n.httpSrv = n.serveHTTP("HTTP", ln, api, n.tlsRequired == TLSRequired)
+	if n.httpsLn != nil {
+		n.httpsSrv = n.serveHTTP("HTTPS", n.httpsLn, api, false)
+	}
+	return nil
+}
+
+func (n *NSQD) httpOptions(ln net.Listener) httpapi.Options {
+	o := n.opts
 	hostname, _ := os.Hostname()
-	n.httpSrv = &http.Server{
-		Handler: httpapi.New(httpapi.Options{
-			Engine:                 n.eng,
-			Clients:                n.tcp.Clients,
-			Version:                Version,
-			BroadcastAddress:       o.BroadcastAddress,
-			Hostname:               hostname,
-			TCPPort:                portOf(n.tcp.Addr()),
-			HTTPPort:               portOf(ln.Addr()),
-			MaxMsgSize:             o.MaxMsgSize,
-			MaxBodySize:            o.MaxBodySize,
-			MaxReqTimeout:          o.MaxReqTimeout,
-			MaxHeartbeatInterval:   o.MaxHeartbeatInterval,
-			MaxOutputBufferSize:    o.MaxOutputBufferSize,
-			MaxOutputBufferTimeout: o.MaxOutputBufferTimeout,
-			MaxDeflateLevel:        o.MaxDeflateLevel,
-			GetConfig:              n.getConfig,
-			SetConfig:              n.setConfig,
-			Logf:                   n.engineLogf,
-		}),
+	return httpapi.Options{
+		Engine:                 n.eng,
+		Clients:                n.tcp.Clients,
+		Version:                Version,
+		BroadcastAddress:       o.BroadcastAddress,
+		Hostname:               hostname,
+		TCPPort:                portOf(n.tcp.Addr()),
+		HTTPPort:               portOf(ln.Addr()),
+		MaxMsgSize:             o.MaxMsgSize,
+		MaxBodySize:            o.MaxBodySize,
+		MaxReqTimeout:          o.MaxReqTimeout,
+		MaxHeartbeatInterval:   o.MaxHeartbeatInterval,
+		MaxOutputBufferSize:    o.MaxOutputBufferSize,
+		MaxOutputBufferTimeout: o.MaxOutputBufferTimeout,
+		MaxDeflateLevel:        o.MaxDeflateLevel,
+		GetConfig:              n.getConfig,
+		SetConfig:              n.setConfig,
+		Logf:                   n.engineLogf,
+	}
+}
+
+// serveHTTP serves h on ln in the background. With tlsRequired (plain
+// HTTP under --tls-required=true) every request gets upstream's 403.
+func (n *NSQD) serveHTTP(name string, ln net.Listener, h http.Handler, tlsRequired bool) *http.Server {
+	if tlsRequired {
+		h = http.HandlerFunc(n.tlsRequiredHandler)
+	}
+	srv := &http.Server{
+		Handler:           h,
 		ErrorLog:          log.New(io.Discard, "", 0),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	go func() {
-		if err := n.httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			n.logf(LogError, "HTTP: %s", err)
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			n.logf(LogError, "%s: %s", name, err)
 		}
 	}()
-	return nil
+	return srv
 }
 
-// portOf is the port of a listener; -1 for a unix socket, as upstream's
-// /info reports it.
+func (n *NSQD) tlsRequiredHandler(w http.ResponseWriter, _ *http.Request) {
+	port := 0
+	if n.httpsLn != nil {
+		port = portOf(n.httpsLn.Addr())
+	}
+	w.Header().Set("X-NSQ-Content-Type", "nsq; version=1.0")
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(http.StatusForbidden)
+	fmt.Fprintf(w, `{"message": "TLS_REQUIRED", "https_port": %d}`, port)
+}
+
+// HTTPSAddr is the bound HTTPS address, or nil when HTTPS is off.
+func (n *NSQD) HTTPSAddr() net.Addr {
+	if n.httpsLn == nil {
+		return nil
+	}
+	return n.httpsLn.Addr()
+}
+
 func portOf(a net.Addr) int {
 	if t, ok := a.(*net.TCPAddr); ok {
 		return t.Port
@@ -271,6 +349,9 @@ func (n *NSQD) Exit() {
 		if n.httpSrv != nil {
 			_ = n.httpSrv.Shutdown(ctx)
 		}
+		if n.httpsSrv != nil {
+			_ = n.httpsSrv.Shutdown(ctx)
+		}
 		if n.tcp != nil {
 			_ = n.tcp.Stop(ctx)
 		}
@@ -281,4 +362,62 @@ func (n *NSQD) Exit() {
 			_ = n.lockFile.Close()
 		}
 	})
+}
+
+// buildTLSConfig is upstream's: a certificate and key enable TLS; the
+// client auth policy "require" asks for any client certificate,
+// "require-verify" for one signed by --tls-root-ca-file.
+func buildTLSConfig(o *Options) (*tls.Config, error) {
+	if o.TLSCert == "" && o.TLSKey == "" {
+		return nil, nil
+	}
+	cert, err := tls.LoadX509KeyPair(o.TLSCert, o.TLSKey)
+	if err != nil {
+		return nil, err
+	}
+	auth := tls.NoClientCert
+	switch o.TLSClientAuthPolicy {
+	case "require":
+		auth = tls.RequireAnyClientCert
+	case "require-verify":
+		auth = tls.RequireAndVerifyClientCert
+	}
+	cfg := &tls.Config{
+		Certificates: []tls.Certificate{cert},
+		ClientAuth:   auth,
+		MinVersion:   uint16(o.TLSMinVersion),
+	}
+	if o.TLSRootCAFile != "" {
+		pool, err := loadCertPool(o.TLSRootCAFile)
+		if err != nil {
+			return nil, err
+		}
+		cfg.ClientCAs = pool
+	}
+	return cfg, nil
+}
+
+// buildClientTLSConfig is for nsqd's own HTTPS requests (auth servers).
+func buildClientTLSConfig(o *Options) (*tls.Config, error) {
+	cfg := &tls.Config{MinVersion: uint16(o.TLSMinVersion)}
+	if o.TLSRootCAFile != "" {
+		pool, err := loadCertPool(o.TLSRootCAFile)
+		if err != nil {
+			return nil, err
+		}
+		cfg.RootCAs = pool
+	}
+	return cfg, nil
+}
+
+func loadCertPool(file string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, errors.New("failed to append certificate to pool")
+	}
+	return pool, nil
 }

@@ -268,12 +268,6 @@ var unsupported = []struct {
 	feature string // subject and verb of the error message
 	isSet   func(o *Options) bool
 }{
-	{"tls-cert", "TLS is", func(o *Options) bool { return o.TLSCert != "" }},
-	{"tls-key", "TLS is", func(o *Options) bool { return o.TLSKey != "" }},
-	{"tls-root-ca-file", "TLS is", func(o *Options) bool { return o.TLSRootCAFile != "" }},
-	{"tls-client-auth-policy", "TLS is", func(o *Options) bool { return o.TLSClientAuthPolicy != "" }},
-	{"tls-required", "TLS is", func(o *Options) bool { return o.TLSRequired != TLSNotRequired }},
-	{"auth-http-address", "authorization through an auth server is", func(o *Options) bool { return len(o.AuthHTTPAddresses) > 0 }},
 	{"statsd-address", "statsd is", func(o *Options) bool { return o.StatsdAddress != "" }},
 	{"lookupd-tcp-address", "registration with nsqlookupd is", func(o *Options) bool { return len(o.NSQLookupdTCPAddresses) > 0 }},
 	{"e2e-processing-latency-percentile", "end-to-end latency percentiles are", func(o *Options) bool { return len(o.E2EProcessingLatencyPercentiles) > 0 }},
