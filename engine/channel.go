@@ -221,12 +221,42 @@ func (c *Channel) applySkipsLocked() {
 func (c *Channel) trimOverflowLocked(limit uint64) {
 	max := uint64(c.t.e.opts.MemQueueSize)
 	for c.mu.cursor.Seq < limit && limit-c.mu.cursor.Seq > max {
-		rec, err := c.t.log.Read(c.mu.cursor)
-		if err != nil {
+		rec, ok := c.readCursorLocked(limit)
+		if !ok {
 			return
 		}
 		c.mu.cursor = rec.Next
 	}
+}
+
+// readCursorLocked reads the record at the cursor, if it is below limit.
+// A corrupt stretch of the log (a checksum mismatch in the middle of a
+// segment) is skipped, counted and logged: the channel goes on with what
+// follows instead of stalling.
+func (c *Channel) readCursorLocked(limit uint64) (queue.Record, bool) {
+	for c.mu.cursor.Seq < limit {
+		c.applySkipsLocked()
+		rec, err := c.t.log.Read(c.mu.cursor)
+		switch {
+		case err == nil:
+			return rec, rec.Pos.Seq < limit
+		case errors.Is(err, queue.ErrCorrupt):
+			lost := rec.Next.Seq - c.mu.cursor.Seq
+			c.t.corruptCount.Add(lost)
+			c.t.e.logf(LogError, "CHANNEL(%s:%s): corrupt record at seq %d: skipping %d message(s) to seq %d",
+				c.t.name, c.name, c.mu.cursor.Seq, lost, rec.Next.Seq)
+			if rec.Next.Seq <= c.mu.cursor.Seq {
+				return queue.Record{}, false
+			}
+			c.mu.cursor = rec.Next
+		default:
+			if !errors.Is(err, queue.ErrEnd) {
+				c.t.e.logf(LogError, "CHANNEL(%s:%s): read at %d: %s", c.t.name, c.name, c.mu.cursor.Seq, err)
+			}
+			return queue.Record{}, false
+		}
+	}
+	return queue.Record{}, false
 }
 
 func (c *Channel) dispatchLocked() {
@@ -263,12 +293,8 @@ func (c *Channel) dispatchLocked() {
 			if c.mu.cursor.Seq >= limit {
 				break
 			}
-			c.applySkipsLocked()
-			rec, err = c.t.log.Read(c.mu.cursor)
-			if err != nil || rec.Pos.Seq >= limit {
-				if err != nil && !errors.Is(err, queue.ErrEnd) {
-					c.t.e.logf(LogError, "CHANNEL(%s:%s): read at %d: %s", c.t.name, c.name, c.mu.cursor.Seq, err)
-				}
+			var ok bool
+			if rec, ok = c.readCursorLocked(limit); !ok {
 				break
 			}
 			c.mu.cursor = rec.Next
@@ -304,9 +330,8 @@ func (c *Channel) dispatchLocked() {
 // deferred set.
 func (c *Channel) skimDeferredLocked(limit uint64, now int64) {
 	for c.mu.cursor.Seq < limit {
-		c.applySkipsLocked()
-		rec, err := c.t.log.Read(c.mu.cursor)
-		if err != nil || rec.Pos.Seq >= limit {
+		rec, ok := c.readCursorLocked(limit)
+		if !ok {
 			return
 		}
 		_, at, _, ok := decodeHeader(rec.Data)

@@ -60,7 +60,12 @@ type Engine struct {
 	closed   atomic.Bool
 
 	healthMu  sync.Mutex
-	healthErr error
+	healthErr error // set from outside (SetHealth)
+	appendErr error // the last append failed
+	syncErr   error // the last sync step failed
+	// writeBroken is set while appends fail (disk full, I/O error), so
+	// that the next successful append can clear appendErr cheaply.
+	writeBroken atomic.Bool
 }
 
 // New opens (or creates) the data path, restores every topic and channel
@@ -129,11 +134,37 @@ func (e *Engine) SetHealth(err error) {
 	e.healthMu.Unlock()
 }
 
+// writeFailed records a failed append: /ping turns unhealthy until an
+// append succeeds again.
+func (e *Engine) writeFailed(t *Topic, err error) error {
+	e.logf(LogError, "TOPIC(%s) ERROR: failed to write message to log - %s", t.name, err)
+	e.healthMu.Lock()
+	e.appendErr = err
+	e.healthMu.Unlock()
+	e.writeBroken.Store(true)
+	return err
+}
+
+// writeOK clears the health error of a past failed append.
+func (e *Engine) writeOK() {
+	if e.writeBroken.Load() && e.writeBroken.CompareAndSwap(true, false) {
+		e.healthMu.Lock()
+		e.appendErr = nil
+		e.healthMu.Unlock()
+	}
+}
+
 // Health returns nil when healthy, else the reason.
 func (e *Engine) Health() error {
 	e.healthMu.Lock()
 	defer e.healthMu.Unlock()
-	return e.healthErr
+	switch {
+	case e.healthErr != nil:
+		return e.healthErr
+	case e.appendErr != nil:
+		return e.appendErr
+	}
+	return e.syncErr
 }
 
 // GetTopic returns the named topic, creating it if needed. The name must
@@ -286,12 +317,16 @@ func (e *Engine) syncLoop() {
 			full = true
 		case <-e.syncKick:
 		}
+		var syncErr error
 		for _, t := range *e.topics.Load() {
 			if err := t.syncStep(full); err != nil {
 				e.logf(LogError, "TOPIC(%s): sync failed: %s", t.name, err)
-				e.SetHealth(fmt.Errorf("sync failed: %w", err))
+				syncErr = fmt.Errorf("sync failed: %w", err)
 			}
 		}
+		e.healthMu.Lock()
+		e.syncErr = syncErr
+		e.healthMu.Unlock()
 	}
 }
 

@@ -62,6 +62,9 @@ type Topic struct {
 
 	messageCount atomic.Uint64
 	messageBytes atomic.Uint64
+	// corruptCount counts messages channels skipped because their records
+	// failed validation (each channel counts what it skips).
+	corruptCount atomic.Uint64
 
 	mu struct {
 		sync.Mutex
@@ -219,9 +222,10 @@ func (t *Topic) PublishDeferred(body []byte, delay time.Duration) error {
 	encodeHeader(&t.mu.hdr, now, at)
 	if _, err := t.log.Append(t.mu.hdr[:], body); err != nil {
 		t.mu.Unlock()
-		return err
+		return t.e.writeFailed(t, err)
 	}
 	t.log.Commit()
+	t.e.writeOK()
 	t.publishedLocked(1)
 	t.mu.Unlock()
 	t.messageCount.Add(1)
@@ -268,7 +272,11 @@ func (t *Topic) PublishBatch(src MessageSource) error {
 	t.messageCount.Add(n)
 	t.messageBytes.Add(nbytes)
 	t.notify()
-	return err
+	if err != nil {
+		return t.e.writeFailed(t, err)
+	}
+	t.e.writeOK()
+	return nil
 }
 
 // PublishMulti is PublishBatch over an iterator, for callers off the hot
@@ -618,6 +626,8 @@ type TopicStats struct {
 	MessageBytes uint64
 	Paused       bool
 	Channels     []ChannelStats
+	// CorruptCount is how many messages were skipped as corrupt.
+	CorruptCount uint64
 }
 
 // Stats returns a snapshot of the topic and, when channel != "", only that
@@ -634,6 +644,7 @@ func (t *Topic) Stats(channel string, includeClients bool) TopicStats {
 		MessageBytes: t.messageBytes.Load(),
 		Paused:       paused,
 		Channels:     []ChannelStats{},
+		CorruptCount: t.corruptCount.Load(),
 	}
 	st.BackendDepth = t.e.backendDepth(depth, t.ephemeral)
 	for _, c := range t.channelList() {

@@ -142,6 +142,7 @@ func (s *server) statsDoc(topicFilter, channelFilter string, includeClients bool
 			MessageCount: ts.MessageCount,
 			MessageBytes: ts.MessageBytes,
 			Paused:       ts.Paused,
+			CorruptCount: ts.CorruptCount,
 		}
 		for _, cs := range ts.Channels {
 			cd := apidoc.Channel{

@@ -23,6 +23,7 @@ import (
 
 	"github.com/nsqfast/nsq/engine"
 	"github.com/nsqfast/nsq/engine/httpapi"
+	"github.com/nsqfast/nsq/lookup/client"
 	"github.com/nsqfast/nsq/netpoll"
 )
 
@@ -42,6 +43,7 @@ type NSQD struct {
 	httpsLn  net.Listener
 	httpsSrv *http.Server
 	lockFile *os.File
+	lookupd  *client.Client // registration with nsqlookupd
 
 	tlsConfig       *tls.Config // nil without --tls-cert/--tls-key
 	clientTLSConfig *tls.Config // for talking to auth servers
@@ -50,7 +52,6 @@ type NSQD struct {
 	mu struct {
 		sync.Mutex
 		logLevel LogLevel
-		lookupd  []string
 	}
 	exitOnce sync.Once
 }
@@ -67,7 +68,7 @@ func New(opts *Options) (*NSQD, error) {
 	}
 	n := &NSQD{opts: opts, logger: log.New(w, opts.LogPrefix, log.Ldate|log.Ltime|log.Lmicroseconds)}
 	n.mu.logLevel = opts.LogLevel
-	n.mu.lookupd = append([]string(nil), opts.NSQLookupdTCPAddresses...)
+	n.lookupd = n.newLookupClient(opts)
 
 	// As upstream: a client auth policy implies TLS is required.
 	n.tlsRequired = opts.TLSRequired
@@ -112,6 +113,7 @@ func New(opts *Options) (*NSQD, error) {
 		MaxMsgTimeout:       opts.MaxMsgTimeout,
 		MaxReqTimeout:       opts.MaxReqTimeout,
 		MaxChannelConsumers: opts.MaxChannelConsumers,
+		OnChange:            n.onChange,
 		Logf:                n.engineLogf,
 	})
 	if err != nil {
@@ -219,6 +221,7 @@ func (n *NSQD) Main() error {
 	if n.httpsLn != nil {
 		n.httpsSrv = n.serveHTTP("HTTPS", n.httpsLn, api, false)
 	}
+	n.startLookupd(n.tcp.Addr(), ln.Addr())
 	return nil
 }
 
@@ -298,8 +301,8 @@ func (n *NSQD) getConfig(opt string) (any, bool) {
 	n.mu.Lock()
 	switch opt {
 	case "nsqlookupd_tcp_addresses":
-		defer n.mu.Unlock()
-		return append([]string{}, n.mu.lookupd...), true
+		n.mu.Unlock()
+		return n.lookupd.Addresses(), true
 	case "log_level":
 		defer n.mu.Unlock()
 		return int(n.mu.logLevel), true
@@ -335,7 +338,7 @@ func (n *NSQD) setConfig(opt string, body []byte) error {
 		n.mu.Unlock()
 		return nil
 	case "nsqlookupd_tcp_addresses":
-		return errors.New("lookupd registration is not supported by this build yet (see docs/COMPATIBILITY.md)")
+		return n.setLookupdAddresses(body)
 	}
 	return errors.New("unknown option")
 }
@@ -344,6 +347,8 @@ func (n *NSQD) setConfig(opt string, body []byte) error {
 // channel and closes the data path.
 func (n *NSQD) Exit() {
 	n.exitOnce.Do(func() {
+		// nsqlookupd forget this nsqd first, so consumers stop finding it.
+		n.lookupd.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		if n.httpSrv != nil {

@@ -53,9 +53,12 @@ type Options struct {
 	// BroadcastHTTPPort is the HTTP port registered with nsqlookupd; 0 means
 	// the port HTTPAddress is bound to. Default 0.
 	BroadcastHTTPPort int `flag:"broadcast-http-port" cfg:"broadcast_http_port"`
-	// NSQLookupdTCPAddresses are the nsqlookupd instances to register with.
-	// Default none. Not supported by this build yet.
+	// NSQLookupdTCPAddresses are the nsqlookupd instances (host:port of
+	// their TCP listener) to register with. Default none.
 	NSQLookupdTCPAddresses []string `flag:"lookupd-tcp-address" cfg:"nsqlookupd_tcp_addresses"`
+	// LookupdPingInterval is the time between PINGs to each nsqlookupd.
+	// Default 15s. No flag (upstream's is fixed).
+	LookupdPingInterval time.Duration
 	// AuthHTTPAddresses are auth servers (host:port or URL) consulted on
 	// AUTH. Default none. Not supported by this build yet.
 	AuthHTTPAddresses []string `flag:"auth-http-address" cfg:"auth_http_addresses"`
@@ -205,6 +208,7 @@ func NewOptions() *Options {
 		BroadcastAddress: hostname,
 
 		NSQLookupdTCPAddresses:   []string{},
+		LookupdPingInterval:      15 * time.Second,
 		AuthHTTPAddresses:        []string{},
 		HTTPClientConnectTimeout: 2 * time.Second,
 		HTTPClientRequestTimeout: 5 * time.Second,
@@ -269,7 +273,6 @@ var unsupported = []struct {
 	isSet   func(o *Options) bool
 }{
 	{"statsd-address", "statsd is", func(o *Options) bool { return o.StatsdAddress != "" }},
-	{"lookupd-tcp-address", "registration with nsqlookupd is", func(o *Options) bool { return len(o.NSQLookupdTCPAddresses) > 0 }},
 	{"e2e-processing-latency-percentile", "end-to-end latency percentiles are", func(o *Options) bool { return len(o.E2EProcessingLatencyPercentiles) > 0 }},
 }
 

@@ -26,6 +26,7 @@ func TestNewOptionsDefaults(t *testing.T) {
 		BroadcastTCPPort:         0,
 		BroadcastHTTPPort:        0,
 		NSQLookupdTCPAddresses:   []string{},
+		LookupdPingInterval:      15 * time.Second, // upstream's fixed interval
 		AuthHTTPAddresses:        []string{},
 		HTTPClientConnectTimeout: 2 * time.Second,
 		HTTPClientRequestTimeout: 5 * time.Second,
@@ -215,7 +216,7 @@ func TestValidate(t *testing.T) {
 		{"tls root ca", func(o *Options) { o.TLSRootCAFile = "ca.pem" }, nil},
 		{"auth", func(o *Options) { o.AuthHTTPAddresses = []string{"127.0.0.1:4181"} }, nil},
 		{"statsd", func(o *Options) { o.StatsdAddress = "127.0.0.1:8125" }, []string{"--statsd-address: statsd is not supported"}},
-		{"lookupd", func(o *Options) { o.NSQLookupdTCPAddresses = []string{"127.0.0.1:4160"} }, []string{"--lookupd-tcp-address: ", "not supported"}},
+		{"lookupd", func(o *Options) { o.NSQLookupdTCPAddresses = []string{"127.0.0.1:4160"} }, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

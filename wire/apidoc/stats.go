@@ -32,6 +32,10 @@ type Topic struct {
 	Paused       bool      `json:"paused"`
 
 	E2eProcessingLatency Latency `json:"e2e_processing_latency"`
+
+	// CorruptCount (ours, absent upstream and while zero) counts messages
+	// skipped because their stored record failed its checksum.
+	CorruptCount uint64 `json:"corrupt_count,omitempty"`
 }
 
 // Channel is one channel of a Topic. Clients is nil (null) when the request

@@ -1,0 +1,99 @@
+package nsqd
+
+import (
+	"encoding/json"
+	"net"
+	"os"
+
+	"github.com/nsqfast/nsq/engine"
+	"github.com/nsqfast/nsq/lookup/client"
+	"github.com/nsqfast/nsq/wire/lookupdoc"
+)
+
+// This file wires nsqd to nsqlookupd (lookup/client): the engine reports
+// every topic and channel created or deleted to the client, which keeps
+// each nsqlookupd up to date; a (re)connection registers a snapshot of
+// the engine; a new topic gets the channels nsqlookupd knows for it.
+
+// newLookupClient returns the (not yet started) client for opts; the
+// engine's OnChange feeds it.
+func (n *NSQD) newLookupClient(opts *Options) *client.Client {
+	return client.New(client.Options{
+		Addresses:       opts.NSQLookupdTCPAddresses,
+		Snapshot:        n.registrations,
+		CreateChannels:  n.createChannels,
+		PingInterval:    opts.LookupdPingInterval,
+		MaxResponseSize: int(opts.MaxBodySize),
+		HTTPClient:      client.NewHTTPClient(opts.HTTPClientConnectTimeout, opts.HTTPClientRequestTimeout),
+		Logf:            n.engineLogf,
+	})
+}
+
+// startLookupd tells the client what to identify as, now that the
+// listeners are bound, and connects it. As upstream, a broadcast port of
+// 0 means the bound port (and stays 0 for a unix socket, which
+// nsqlookupd then refuses).
+func (n *NSQD) startLookupd(tcpAddr, httpAddr net.Addr) {
+	o := n.opts
+	tcpPort, httpPort := o.BroadcastTCPPort, o.BroadcastHTTPPort
+	if a, ok := tcpAddr.(*net.TCPAddr); ok && tcpPort == 0 {
+		tcpPort = a.Port
+	}
+	if a, ok := httpAddr.(*net.TCPAddr); ok && httpPort == 0 {
+		httpPort = a.Port
+	}
+	hostname, _ := os.Hostname()
+	n.lookupd.SetIdentity(lookupdoc.Identity{
+		BroadcastAddress: o.BroadcastAddress,
+		Hostname:         hostname,
+		HTTPPort:         httpPort,
+		TCPPort:          tcpPort,
+		Version:          Version,
+	})
+	n.lookupd.Start()
+}
+
+// onChange is the engine's OnChange: it must not block, and the client's
+// Changed only queues.
+func (n *NSQD) onChange(ch engine.Change) { n.lookupd.Changed(ch) }
+
+// registrations is the snapshot registered after each (re)connection: a
+// topic by its channels, or by itself when it has none.
+func (n *NSQD) registrations() []client.Registration {
+	var out []client.Registration
+	for _, t := range n.eng.Topics() {
+		chans := t.Channels()
+		if len(chans) == 0 {
+			out = append(out, client.Registration{Topic: t.Name()})
+			continue
+		}
+		for _, c := range chans {
+			out = append(out, client.Registration{Topic: t.Name(), Channel: c.Name()})
+		}
+	}
+	return out
+}
+
+// createChannels creates, on a new topic, the channels nsqlookupd knows.
+func (n *NSQD) createChannels(topic string, channels []string) {
+	t, ok := n.eng.ExistingTopic(topic)
+	if !ok {
+		return
+	}
+	for _, name := range channels {
+		if _, err := t.GetChannel(name); err != nil {
+			n.logf(LogWarn, "TOPIC(%s): failed to pre-create channel %s from nsqlookupd - %s", topic, name, err)
+		}
+	}
+}
+
+// setLookupdAddresses is PUT /config/nsqlookupd_tcp_addresses: body is a
+// JSON list of addresses (already checked by the HTTP API).
+func (n *NSQD) setLookupdAddresses(body []byte) error {
+	var addrs []string
+	if err := json.Unmarshal(body, &addrs); err != nil {
+		return err
+	}
+	n.lookupd.SetAddresses(addrs)
+	return nil
+}
