@@ -39,12 +39,16 @@ const (
 
 // entry is a message a channel has taken from the log and not finished.
 type entry struct {
-	pos         queue.Pos
+	pos         queue.Pos     // in the topic log (only Seq, for journal-backed entries restored from the journal)
+	jpos        queue.Pos     // in the channel's journal, when inJournal
 	sub         *Subscription // owner while in flight
 	deliveredAt int64
 	heap        int // handle in the timeouts or deferred heap
 	attempts    uint16
 	state       uint8
+	inJournal   bool // a copy lives in the journal: the topic log is not needed
+	// pubTS is the publish time, for the e2e latency at FIN.
+	pubTS int64
 }
 
 // Channel is a cursor over its topic's log plus the messages it has taken
@@ -61,6 +65,7 @@ type Channel struct {
 	baseSeq      uint64
 	requeueCount atomic.Uint64
 	timeoutCount atomic.Uint64
+	fin          finishStats // finished messages and their e2e latency
 
 	mu struct {
 		sync.Mutex
@@ -77,6 +82,10 @@ type Channel struct {
 		subs     []*Subscription
 		rr       int
 		touched  []*Subscription
+
+		journal  *queue.Log          // deferred messages; nil until opened (and for ephemeral channels)
+		jhdr     [journalHdrLen]byte // scratch for journal record headers
+		skipSeqs map[uint64]struct{} // restored from the journal: skip them when the cursor passes
 	}
 }
 
@@ -90,6 +99,7 @@ func newChannel(t *Topic, name string, start queue.Pos) *Channel {
 	c.mu.isNew = true
 	c.mu.inflight = make(map[uint64]int32)
 	c.mu.ready = queue.NewRing[int32](64)
+	c.fin.init(&t.e.opts)
 	return c
 }
 
@@ -100,29 +110,41 @@ type checkpointDoc struct {
 	Cursor  queue.Pos      `json:"cursor"`
 	Paused  bool           `json:"paused"`
 	Pending []pendingEntry `json:"pending,omitempty"`
+	// JournalHead is where the journal stood when the checkpoint was
+	// taken: records from there on are replayed after a crash.
+	JournalHead *queue.Pos `json:"journal_head,omitempty"`
 }
 
 type pendingEntry struct {
-	Pos       queue.Pos `json:"pos"`
-	Attempts  uint16    `json:"attempts"`
-	DeliverAt int64     `json:"deliver_at,omitempty"`
+	Pos       queue.Pos  `json:"pos"`
+	Attempts  uint16     `json:"attempts"`
+	DeliverAt int64      `json:"deliver_at,omitempty"`
+	JPos      *queue.Pos `json:"jpos,omitempty"`
 }
 
 func restoreChannel(t *Topic, name string) (*Channel, error) {
 	c := newChannel(t, name, t.log.First())
 	c.baseSeq = t.log.Head().Seq
 	c.mu.isNew = false
-	b, err := os.ReadFile(c.file)
-	if err != nil {
-		return nil, err
-	}
 	var doc checkpointDoc
-	if err := json.Unmarshal(b, &doc); err != nil {
-		// A damaged checkpoint: deliver everything stored again rather
-		// than lose anything.
-		t.e.logf(LogError, "CHANNEL(%s:%s): checkpoint unreadable, replaying the whole log: %s", t.name, name, err)
+	b, err := os.ReadFile(c.file)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		// Created, then a crash before its first checkpoint: deliver
+		// everything stored again, and all of its journal.
+		t.e.logf(LogWarn, "CHANNEL(%s:%s): no checkpoint, replaying the whole log", t.name, name)
 		c.mu.isNew = true
-		return c, nil
+		doc.Cursor = t.log.First()
+	case err != nil:
+		return nil, err
+	default:
+		if err := json.Unmarshal(b, &doc); err != nil {
+			// A damaged checkpoint: deliver everything stored again
+			// rather than lose anything.
+			t.e.logf(LogError, "CHANNEL(%s:%s): checkpoint unreadable, replaying the whole log: %s", t.name, name, err)
+			c.mu.isNew = true
+			doc = checkpointDoc{Cursor: t.log.First()}
+		}
 	}
 	c.mu.cursor = doc.Cursor
 	if c.mu.cursor.Seq < t.log.First().Seq {
@@ -133,22 +155,43 @@ func restoreChannel(t *Topic, name string) (*Channel, error) {
 	}
 	c.mu.paused = doc.Paused
 	now := time.Now().UnixNano()
+	bySeq := make(map[uint64]int32, len(doc.Pending))
 	for _, p := range doc.Pending {
-		if p.Pos.Seq < t.log.First().Seq || p.Pos.Seq >= t.log.Head().Seq {
+		if p.JPos == nil && (p.Pos.Seq < t.log.First().Seq || p.Pos.Seq >= t.log.Head().Seq) {
 			continue
 		}
 		slot := c.newEntryLocked(p.Pos)
 		e := &c.mu.entries[slot]
 		e.attempts = p.Attempts
-		if p.DeliverAt > now {
-			e.state = stDeferred
-			e.heap = c.mu.deferred.Push(slot, p.DeliverAt)
-		} else {
-			e.state = stReady
-			c.mu.ready.PushGrow(slot)
+		if p.JPos != nil {
+			e.jpos, e.inJournal = *p.JPos, true
 		}
+		bySeq[p.Pos.Seq] = slot
+		c.scheduleLocked(slot, p.DeliverAt, now)
+	}
+	if err := c.openJournal(); err != nil {
+		return nil, err
+	}
+	from := queue.Pos{}
+	if doc.JournalHead != nil {
+		from = *doc.JournalHead
+	}
+	if c.mu.journal != nil {
+		c.replayJournalLocked(from, bySeq, now)
 	}
 	return c, nil
+}
+
+// scheduleLocked queues a restored entry: deferred until at, or ready.
+func (c *Channel) scheduleLocked(slot int32, at, now int64) {
+	e := &c.mu.entries[slot]
+	if at > now {
+		e.state = stDeferred
+		e.heap = c.mu.deferred.Push(slot, at)
+	} else {
+		e.state = stReady
+		c.mu.ready.PushGrow(slot)
+	}
 }
 
 // Name returns the channel's name.
@@ -239,6 +282,12 @@ func (c *Channel) readCursorLocked(limit uint64) (queue.Record, bool) {
 		rec, err := c.t.log.Read(c.mu.cursor)
 		switch {
 		case err == nil:
+			if _, dup := c.mu.skipSeqs[rec.Pos.Seq]; dup && rec.Pos.Seq < limit {
+				// restored from the journal already
+				delete(c.mu.skipSeqs, rec.Pos.Seq)
+				c.mu.cursor = rec.Next
+				continue
+			}
 			return rec, rec.Pos.Seq < limit
 		case errors.Is(err, queue.ErrCorrupt):
 			lost := rec.Next.Seq - c.mu.cursor.Seq
@@ -278,12 +327,11 @@ func (c *Channel) dispatchLocked() {
 			break
 		}
 		var slot int32
-		var rec queue.Record
-		var err error
+		var payload []byte
 		if c.mu.ready.Len() > 0 {
 			slot, _ = c.mu.ready.Pop()
-			rec, err = c.t.log.Read(c.mu.entries[slot].pos)
-			if err != nil || rec.Pos.Seq != c.mu.entries[slot].pos.Seq {
+			var ok bool
+			if payload, ok = c.payloadLocked(&c.mu.entries[slot]); !ok {
 				// The record is gone (its segment was deleted by an
 				// empty): nothing left to deliver.
 				c.freeEntryLocked(slot)
@@ -293,8 +341,8 @@ func (c *Channel) dispatchLocked() {
 			if c.mu.cursor.Seq >= limit {
 				break
 			}
-			var ok bool
-			if rec, ok = c.readCursorLocked(limit); !ok {
+			rec, ok := c.readCursorLocked(limit)
+			if !ok {
 				break
 			}
 			c.mu.cursor = rec.Next
@@ -303,17 +351,16 @@ func (c *Channel) dispatchLocked() {
 				continue
 			}
 			if at > now {
-				slot = c.newEntryLocked(rec.Pos)
-				c.mu.entries[slot].state = stDeferred
-				c.mu.entries[slot].heap = c.mu.deferred.Push(slot, at)
+				c.deferFromLogLocked(rec, at, now)
 				continue
 			}
 			if s.sampleRate > 0 && rand.Int32N(100) > s.sampleRate {
 				continue // upstream's sampling drops the message for this channel
 			}
 			slot = c.newEntryLocked(rec.Pos)
+			payload = rec.Data
 		}
-		c.deliverLocked(s, slot, rec, now)
+		c.deliverLocked(s, slot, payload, now)
 	}
 	for i, s := range c.mu.touched {
 		s.touched = false
@@ -345,24 +392,36 @@ func (c *Channel) skimDeferredLocked(limit uint64, now int64) {
 			return
 		}
 		c.mu.cursor = rec.Next
-		slot := c.newEntryLocked(rec.Pos)
-		c.mu.entries[slot].state = stDeferred
-		c.mu.entries[slot].heap = c.mu.deferred.Push(slot, at)
+		c.deferFromLogLocked(rec, at, now)
 	}
 }
 
-func (c *Channel) deliverLocked(s *Subscription, slot int32, rec queue.Record, now int64) {
-	ts, _, body, _ := decodeHeader(rec.Data)
+// deferFromLogLocked takes a DPUB message the cursor reached into the
+// deferred set; one deferred for long is copied to the journal so that it
+// does not keep its log segment on disk.
+func (c *Channel) deferFromLogLocked(rec queue.Record, at, now int64) {
+	slot := c.newEntryLocked(rec.Pos)
+	e := &c.mu.entries[slot]
+	e.state = stDeferred
+	e.heap = c.mu.deferred.Push(slot, at)
+	if at-now > int64(journalDeferThreshold) {
+		c.journalLocked(slot, at, rec.Data)
+	}
+}
+
+func (c *Channel) deliverLocked(s *Subscription, slot int32, payload []byte, now int64) {
+	ts, _, body, _ := decodeHeader(payload)
 	e := &c.mu.entries[slot]
 	e.attempts++
 	e.state = stInFlight
 	e.sub = s
 	e.deliveredAt = now
+	e.pubTS = ts
 	e.heap = c.mu.timeouts.Push(slot, now+s.msgTimeout)
-	c.mu.inflight[rec.Pos.Seq] = slot
+	c.mu.inflight[e.pos.Seq] = slot
 	s.inflight++
 	s.messageCount.Add(1)
-	s.cons.SendMessage(wire.IDFromSeq(rec.Pos.Seq), ts, e.attempts, body)
+	s.cons.SendMessage(wire.IDFromSeq(e.pos.Seq), ts, e.attempts, body)
 	if !s.touched {
 		s.touched = true
 		c.mu.touched = append(c.mu.touched, s)
@@ -521,7 +580,7 @@ func (c *Channel) lowWatermark() uint64 {
 	defer c.mu.Unlock()
 	low := c.mu.cursor.Seq
 	for i := range c.mu.entries {
-		if e := &c.mu.entries[i]; e.state != stFree && e.pos.Seq < low {
+		if e := &c.mu.entries[i]; e.state != stFree && !e.inJournal && e.pos.Seq < low {
 			low = e.pos.Seq
 		}
 	}
@@ -539,6 +598,13 @@ func (c *Channel) checkpoint() error {
 		return nil
 	}
 	doc := checkpointDoc{Cursor: c.mu.cursor, Paused: c.mu.paused}
+	j := c.mu.journal
+	var jlow uint64
+	if j != nil {
+		head := j.Head()
+		doc.JournalHead = &head
+		jlow = head.Seq
+	}
 	for i := range c.mu.entries {
 		e := &c.mu.entries[i]
 		if e.state == stFree {
@@ -548,10 +614,20 @@ func (c *Channel) checkpoint() error {
 		if e.state == stDeferred {
 			p.DeliverAt = c.mu.deferred.Key(e.heap)
 		}
+		if e.inJournal {
+			jp := e.jpos
+			p.JPos = &jp
+			jlow = min(jlow, jp.Seq)
+		}
 		doc.Pending = append(doc.Pending, p)
 	}
 	c.mu.isNew = false
 	c.mu.Unlock()
+	if j != nil {
+		if err := j.Sync(); err != nil {
+			return err
+		}
+	}
 	b, err := json.Marshal(&doc)
 	if err != nil {
 		return err
@@ -561,6 +637,13 @@ func (c *Channel) checkpoint() error {
 		c.mu.isNew = true
 		c.mu.Unlock()
 		return err
+	}
+	if j != nil {
+		// Nothing below jlow is referenced by this checkpoint or by any
+		// entry made since.
+		if err := j.DeleteBefore(queue.Pos{Seq: jlow}); err != nil {
+			c.t.e.logf(LogError, "CHANNEL(%s:%s): trimming journal: %s", c.t.name, c.name, err)
+		}
 	}
 	return nil
 }
@@ -576,9 +659,19 @@ func (c *Channel) close(del bool) error {
 	c.mu.closed = true
 	subs := c.mu.subs
 	c.mu.subs = nil
+	j := c.mu.journal
+	c.mu.journal = nil
 	c.mu.Unlock()
 	for _, s := range subs {
 		s.cons.Disconnect()
+	}
+	if j != nil {
+		if del {
+			_ = j.Remove()
+			_ = os.RemoveAll(c.journalDir())
+		} else {
+			_ = j.Close()
+		}
 	}
 	if del && c.file != "" {
 		if err := os.Remove(c.file); err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -601,6 +694,11 @@ type ChannelStats struct {
 	Paused        bool
 	ClientCount   int
 	Consumers     []ConsumerStats
+	// FinishCount is the number of messages finished since the channel was
+	// created (not in upstream's /stats).
+	FinishCount uint64
+	// E2E is the end-to-end processing latency.
+	E2E LatencyStats
 }
 
 // ConsumerStats is one consumer's counters in a channel.
@@ -615,6 +713,7 @@ type ConsumerStats struct {
 
 // Stats returns a snapshot of the channel.
 func (c *Channel) Stats(includeClients bool) ChannelStats {
+	lat := c.latencyStats() // lock-free, and not quick: outside the lock
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	depth, _ := c.depthLocked()
@@ -633,6 +732,8 @@ func (c *Channel) Stats(includeClients bool) ChannelStats {
 		TimeoutCount:  c.timeoutCount.Load(),
 		Paused:        c.mu.paused,
 		ClientCount:   len(c.mu.subs),
+		FinishCount:   c.fin.count.Load(),
+		E2E:           lat,
 	}
 	if includeClients {
 		st.Consumers = make([]ConsumerStats, 0, len(c.mu.subs))

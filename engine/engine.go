@@ -295,6 +295,7 @@ func (e *Engine) scanLoop() {
 		for _, t := range *e.topics.Load() {
 			for _, c := range t.channelList() {
 				c.processTimers(now)
+				c.fin.rotate(now)
 			}
 		}
 	}

@@ -195,3 +195,75 @@ func TestCorruptRecordSkipped(t *testing.T) {
 		t.Fatalf("delivered %d, corrupt %d, want them to add up to 300", got, st.CorruptCount)
 	}
 }
+
+func waitJournal(t *testing.T, c *Channel) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		c.mu.Lock()
+		ok := c.mu.journal != nil
+		c.mu.Unlock()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("journal never opened")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestLongDeferralDoesNotPinLog: a message deferred for hours is kept in
+// the channel's journal, so the topic's consumed segments are still
+// reclaimed; it keeps its delivery time across a restart.
+func TestLongDeferralDoesNotPinLog(t *testing.T) {
+	dir := t.TempDir()
+	e, err := New(Options{DataPath: dir, MaxBytesPerFile: 4096, SyncTimeout: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tp, s, sub := subscribed(t, e, 2500)
+	ch, _ := tp.ExistingChannel("ch")
+	waitJournal(t, ch)
+	if err := tp.PublishDeferred([]byte("in two hours"), 2*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	body := make([]byte, 500)
+	for i := 0; i < 100; i++ {
+		_ = tp.Publish(body)
+	}
+	finishAll(t, s, sub)
+	deadline := time.Now().Add(5 * time.Second)
+	for tp.log.Size() > 8192 {
+		if time.Now().After(deadline) {
+			t.Fatalf("a deferred message pins the log: %d bytes", tp.log.Size())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if st := ch.Stats(false); st.DeferredCount != 1 {
+		t.Fatalf("deferred %d", st.DeferredCount)
+	}
+	_ = e.Close()
+	e2 := openEngine(t, dir)
+	defer e2.Close()
+	tp2, _ := e2.ExistingTopic("bench")
+	ch2, _ := tp2.ExistingChannel("ch")
+	if st := ch2.Stats(false); st.DeferredCount != 1 || st.Depth != 0 {
+		t.Fatalf("after restart: %+v", st)
+	}
+	ch2.mu.Lock()
+	var at int64
+	for i := range ch2.mu.entries {
+		if en := &ch2.mu.entries[i]; en.state == stDeferred {
+			at = ch2.mu.deferred.Key(en.heap)
+			p, ok := ch2.payloadLocked(en)
+			if !ok || string(p[recordHeaderLen:]) != "in two hours" {
+				t.Errorf("payload %q %v", p, ok)
+			}
+		}
+	}
+	ch2.mu.Unlock()
+	if left := time.Until(time.Unix(0, at)); left < time.Hour || left > 2*time.Hour {
+		t.Fatalf("deferred until %s from now, want about 2h", left)
+	}
+}

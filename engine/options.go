@@ -44,6 +44,13 @@ type Options struct {
 	// MaxChannelConsumers limits consumers per channel; 0 means no limit.
 	MaxChannelConsumers int
 
+	// E2EPercentiles are the end-to-end processing latency percentiles
+	// (each in (0, 1]) that channel and topic stats report; none means no
+	// latency is recorded. Default none.
+	E2EPercentiles []float64
+	// E2EWindow is the window those percentiles cover. Default 10m.
+	E2EWindow time.Duration
+
 	// OnChange, if set, is told when topics and channels are created or
 	// deleted (nsqlookupd registration). It is called from whichever
 	// goroutine made the change, possibly an event loop, with no engine
@@ -103,6 +110,14 @@ func (o *Options) Validate() error {
 	}
 	if o.MaxChannelConsumers < 0 {
 		return errors.New("max-channel-consumers must be >= 0")
+	}
+	for _, p := range o.E2EPercentiles {
+		if !(p > 0 && p <= 1) {
+			return fmt.Errorf("invalid E2E processing latency percentile: %v", p)
+		}
+	}
+	if o.E2EWindow <= 0 {
+		o.E2EWindow = 10 * time.Minute
 	}
 	return nil
 }

@@ -79,6 +79,7 @@ func (s *Subscription) Finish(id []byte) error {
 	if err != nil {
 		return err
 	}
+	c.fin.finished(c.mu.entries[slot].pubTS)
 	c.freeEntryLocked(slot)
 	s.finishCount.Add(1)
 	c.dispatchLocked()
@@ -102,9 +103,13 @@ func (s *Subscription) Requeue(id []byte, delay time.Duration) error {
 		e.state = stReady
 		c.mu.ready.PushGrow(slot)
 	} else {
+		at := time.Now().UnixNano() + int64(delay)
 		e.state = stDeferred
-		e.heap = c.mu.deferred.Push(slot, time.Now().UnixNano()+int64(delay))
-		c.mu.isNew = true // persist the delay with the next checkpoint
+		e.heap = c.mu.deferred.Push(slot, at)
+		// The delay survives a crash: the message goes to the journal.
+		if payload, ok := c.payloadLocked(e); ok {
+			c.journalLocked(slot, at, payload)
+		}
 	}
 	c.dispatchLocked()
 	return nil

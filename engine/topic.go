@@ -153,12 +153,19 @@ func (t *Topic) restore() error {
 		return err
 	}
 	set := &channelSet{byName: map[string]*Channel{}}
+	// A channel exists if it has a checkpoint or a journal: a crash right
+	// after its creation can leave the journal without a checkpoint.
+	names := map[string]bool{}
 	for _, de := range ents {
 		n := de.Name()
-		if !strings.HasSuffix(n, channelFileSuffix) {
-			continue
+		switch {
+		case strings.HasSuffix(n, channelFileSuffix):
+			names[strings.TrimSuffix(n, channelFileSuffix)] = true
+		case de.IsDir() && strings.HasSuffix(n, journalDirSuffix):
+			names[strings.TrimSuffix(n, journalDirSuffix)] = true
 		}
-		cname := strings.TrimSuffix(n, channelFileSuffix)
+	}
+	for cname := range names {
 		c, err := restoreChannel(t, cname)
 		if err != nil {
 			return fmt.Errorf("channel %s: %w", cname, err)
@@ -342,6 +349,12 @@ func (t *Topic) GetChannel(name string) (*Channel, error) {
 		start = t.mu.holdPos
 	}
 	c := newChannel(t, name, start)
+	// Creating a channel creates its journal: one-off file I/O on the
+	// caller's goroutine, as creating a topic (and upstream's diskqueues).
+	if err := c.openJournal(); err != nil {
+		t.mu.Unlock()
+		return nil, err
+	}
 	set := &channelSet{byName: make(map[string]*Channel, len(old.list)+1)}
 	for k, v := range old.byName {
 		set.byName[k] = v
@@ -628,6 +641,9 @@ type TopicStats struct {
 	Channels     []ChannelStats
 	// CorruptCount is how many messages were skipped as corrupt.
 	CorruptCount uint64
+	// E2E is the end-to-end processing latency over all the topic's
+	// channels (whatever the channel filter).
+	E2E LatencyStats
 }
 
 // Stats returns a snapshot of the topic and, when channel != "", only that
@@ -645,6 +661,7 @@ func (t *Topic) Stats(channel string, includeClients bool) TopicStats {
 		Paused:       paused,
 		Channels:     []ChannelStats{},
 		CorruptCount: t.corruptCount.Load(),
+		E2E:          t.latencyStats(),
 	}
 	st.BackendDepth = t.e.backendDepth(depth, t.ephemeral)
 	for _, c := range t.channelList() {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"strings"
@@ -13,9 +14,14 @@ import (
 	"time"
 
 	gonsq "github.com/nsqio/go-nsq"
+
+	"github.com/nsqfast/nsq/wire"
 )
 
-const childEnv = "NSQD_TEST_CHILD_DATA"
+const (
+	childEnv     = "NSQD_TEST_CHILD_DATA"
+	childSyncEnv = "NSQD_TEST_CHILD_SYNC"
+)
 
 func TestMain(m *testing.M) {
 	if dir := os.Getenv(childEnv); dir != "" {
@@ -34,6 +40,9 @@ func runChild(dir string) {
 	o.DataPath = dir
 	o.LogOutput = io.Discard
 	o.SyncTimeout = 200 * time.Millisecond
+	if d, err := time.ParseDuration(os.Getenv(childSyncEnv)); err == nil {
+		o.SyncTimeout = d
+	}
 	n, err := New(o)
 	if err != nil {
 		fmt.Println("ERR", err)
@@ -56,10 +65,10 @@ type child struct {
 	tcp, http string
 }
 
-func startChild(t *testing.T, dir string) *child {
+func startChild(t *testing.T, dir string, env ...string) *child {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childEnv+"="+dir)
+	cmd.Env = append(append(os.Environ(), childEnv+"="+dir), env...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -163,4 +172,46 @@ func TestCrashLosesNothing(t *testing.T) {
 	defer func() { cons2.Stop(); <-cons2.StopChan }()
 	waitFor(t, "every message delivered at least once", func() bool { return count() == N+1 })
 	t.Logf("consumed %d before kill -9, the rest after restart", before)
+}
+
+// TestRequeueDelaySurvivesKill9: a REQ with a delay made just before
+// kill -9 (long before any checkpoint) is neither lost nor delivered early
+// after the restart.
+func TestRequeueDelaySurvivesKill9(t *testing.T) {
+	dir := t.TempDir()
+	c1 := startChild(t, dir, childSyncEnv+"=1h")
+	conn := dialAddr(t, c1.tcp)
+	conn.subscribe("reqkill", "ch", 1)
+	p := dialAddr(t, c1.tcp)
+	p.cmdBody("PUB reqkill", []byte("later"))
+	p.expectResponse("OK")
+	m := conn.readMessage()
+	reqAt := time.Now()
+	conn.cmd("REQ " + string(m.ID[:]) + " 3000")
+	conn.cmd("FIN 0123456789abcdef") // its answer proves the REQ was processed
+	conn.expectError("E_FIN_FAILED FIN 0123456789abcdef failed ID not in flight")
+	c1.kill9(t)
+
+	c2 := startChild(t, dir, childSyncEnv+"=1h")
+	conn2 := dialAddr(t, c2.tcp)
+	conn2.subscribe("reqkill", "ch", 1)
+	m2 := conn2.readMessage()
+	if el := time.Since(reqAt); el < 3*time.Second {
+		t.Fatalf("requeued message delivered %s after REQ with a 3s delay", el)
+	}
+	if string(m2.Body) != "later" || m2.ID != m.ID || m2.Attempts != 2 {
+		t.Fatalf("got %q id %s attempts %d", m2.Body, m2.ID[:], m2.Attempts)
+	}
+}
+
+func dialAddr(t *testing.T, addr string) *rawConn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	rc := &rawConn{t: t, conn: c, r: bufio.NewReader(c)}
+	rc.write([]byte(wire.MagicV2))
+	return rc
 }

@@ -1,0 +1,183 @@
+package engine
+
+import (
+	"encoding/binary"
+	"errors"
+	"path/filepath"
+	"time"
+
+	"github.com/nsqfast/nsq/queue"
+)
+
+// The deferral journal.
+//
+// A channel's deferred messages (REQ with a delay, and DPUB messages its
+// cursor has reached that are due in more than journalDeferThreshold) are
+// copied to a small per-channel log, the journal, in
+// channels/<name>.journal/. This does two things:
+//
+//   - A REQ's delay survives kill -9. The checkpoint (every --sync-timeout)
+//     records deferred entries too, but a REQ made since the last
+//     checkpoint would otherwise come back at once after a crash, early.
+//     On restart, journal records newer than the checkpoint are replayed
+//     over it.
+//   - A message deferred for hours does not keep its topic log segment on
+//     disk: an entry backed by the journal is ignored when the channel's
+//     low watermark is computed, so the topic's segments are reclaimed as
+//     usual; the journal only keeps what is still deferred.
+//
+// Appending to the journal is a copy into mapped memory, like a publish:
+// no syscall on the event loop. The journal is fsynced before each
+// checkpoint, and trimmed after it to the oldest record still referenced.
+//
+// Record: seq (8, LE), deliver-at ns (8, LE), attempts (2, LE), then the
+// message's log payload (engine header + body).
+
+const journalHdrLen = 18
+
+// journalDeferThreshold is how long a DPUB message must still wait, when
+// the cursor reaches it, to be copied to the journal rather than keep its
+// log segment.
+const journalDeferThreshold = time.Minute
+
+// journalSegmentSize keeps journal segments small so that trimming frees
+// space in small steps.
+const journalSegmentSize = 1 << 20
+
+const journalDirSuffix = ".journal"
+
+func (c *Channel) journalDir() string {
+	return filepath.Join(c.t.dir, channelsDir, c.name+journalDirSuffix)
+}
+
+// openJournal opens the channel's journal (durable channels only). It does
+// file I/O: called at restore and from the sync goroutine, never from an
+// event loop.
+func (c *Channel) openJournal() error {
+	if c.ephemeral {
+		return nil
+	}
+	c.mu.Lock()
+	open := c.mu.journal != nil || c.mu.closed
+	c.mu.Unlock()
+	if open {
+		return nil
+	}
+	j, err := queue.Open(c.journalDir(), queue.Options{SegmentSize: journalSegmentSize, PrefaultBytes: 64 << 10})
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	if c.mu.journal != nil || c.mu.closed {
+		c.mu.Unlock()
+		return j.Close()
+	}
+	c.mu.journal = j
+	c.mu.Unlock()
+	return nil
+}
+
+// journalLocked copies a deferred entry to the journal, if it is open.
+// payload is the message's log payload.
+func (c *Channel) journalLocked(slot int32, at int64, payload []byte) {
+	j := c.mu.journal
+	if j == nil {
+		return
+	}
+	e := &c.mu.entries[slot]
+	h := c.mu.jhdr[:]
+	binary.LittleEndian.PutUint64(h[0:8], e.pos.Seq)
+	binary.LittleEndian.PutUint64(h[8:16], uint64(at))
+	binary.LittleEndian.PutUint16(h[16:18], e.attempts)
+	pos, err := j.Append(h, payload)
+	if err != nil {
+		c.t.e.logf(LogError, "CHANNEL(%s:%s): journal: %s", c.t.name, c.name, err)
+		return
+	}
+	j.Commit()
+	e.jpos, e.inJournal = pos, true
+}
+
+// payloadLocked returns an entry's log payload, from the journal or the
+// topic log; false if it is gone.
+func (c *Channel) payloadLocked(e *entry) ([]byte, bool) {
+	if e.inJournal {
+		if c.mu.journal == nil {
+			return nil, false
+		}
+		rec, err := c.mu.journal.Read(e.jpos)
+		if err != nil || rec.Pos.Seq != e.jpos.Seq || len(rec.Data) < journalHdrLen {
+			return nil, false
+		}
+		return rec.Data[journalHdrLen:], true
+	}
+	rec, err := c.t.log.Read(e.pos)
+	if err != nil || rec.Pos.Seq != e.pos.Seq {
+		return nil, false
+	}
+	return rec.Data, true
+}
+
+// replayJournalLocked applies the journal records written after the
+// checkpoint: each sets (or creates) a deferred entry. Entries it creates
+// for messages the cursor has not passed are remembered, so the cursor
+// skips them instead of delivering them early.
+func (c *Channel) replayJournalLocked(from queue.Pos, bySeq map[uint64]int32, now int64) {
+	j := c.mu.journal
+	pos := from
+	for {
+		rec, err := j.Read(pos)
+		if errors.Is(err, queue.ErrCorrupt) {
+			c.t.e.logf(LogError, "CHANNEL(%s:%s): corrupt journal record at %d, skipped", c.t.name, c.name, pos.Seq)
+			if rec.Next.Seq <= pos.Seq {
+				return
+			}
+			pos = rec.Next
+			continue
+		}
+		if err != nil {
+			return
+		}
+		pos = rec.Next
+		if len(rec.Data) < journalHdrLen {
+			continue
+		}
+		seq := binary.LittleEndian.Uint64(rec.Data[0:8])
+		at := int64(binary.LittleEndian.Uint64(rec.Data[8:16]))
+		attempts := binary.LittleEndian.Uint16(rec.Data[16:18])
+		slot, ok := bySeq[seq]
+		if ok {
+			e := &c.mu.entries[slot]
+			switch e.state {
+			case stDeferred:
+				c.mu.deferred.Remove(e.heap)
+			case stReady:
+				c.removeReadyLocked(slot)
+			}
+		} else {
+			slot = c.newEntryLocked(queue.Pos{Seq: seq})
+			bySeq[seq] = slot
+			if seq >= c.mu.cursor.Seq {
+				if c.mu.skipSeqs == nil {
+					c.mu.skipSeqs = map[uint64]struct{}{}
+				}
+				c.mu.skipSeqs[seq] = struct{}{}
+			}
+		}
+		e := &c.mu.entries[slot]
+		e.attempts = attempts
+		e.jpos, e.inJournal = rec.Pos, true
+		c.scheduleLocked(slot, at, now)
+	}
+}
+
+// removeReadyLocked takes slot out of the ready queue (restore only).
+func (c *Channel) removeReadyLocked(slot int32) {
+	n := c.mu.ready.Len()
+	for i := 0; i < n; i++ {
+		v, _ := c.mu.ready.Pop()
+		if v != slot {
+			c.mu.ready.PushGrow(v)
+		}
+	}
+}
