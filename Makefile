@@ -6,7 +6,7 @@ DATA      ?= $(CURDIR)/data
 GOFLAGS   ?=
 export GOFLAGS
 
-.PHONY: deps all build run test test-unit test-gonsq lint bench fuzz clean
+.PHONY: torture deps all build run test test-unit test-gonsq lint bench fuzz clean
 
 all: build
 
@@ -53,3 +53,10 @@ fuzz:
 
 clean:
 	rm -rf $(BIN)
+
+# The long torture test: producers and consumers while nsqd is killed with
+# SIGKILL at random moments, TORTURE_CYCLES times; every acknowledged message
+# must be delivered (make test runs a short version).
+TORTURE_CYCLES ?= 200
+torture:
+	TORTURE_CYCLES=$(TORTURE_CYCLES) $(GO) test -count=1 -timeout 60m -run '^TestTorture$$' -v ./engine/nsqd/
