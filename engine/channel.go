@@ -550,6 +550,31 @@ func (c *Channel) Empty() error {
 	return nil
 }
 
+// Rewind moves the channel's cursor to the first stored message published
+// at or after ts (ts zero: the oldest stored message), so everything from
+// there is delivered again; messages already in flight, requeued or
+// deferred stay as they are. What is stored depends on the retention
+// options. It returns the sequence the cursor moved to.
+func (c *Channel) Rewind(ts time.Time) (uint64, error) {
+	var ns int64
+	if !ts.IsZero() {
+		ns = ts.UnixNano()
+	}
+	p := c.t.posAtTime(ns)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.mu.closed {
+		return 0, ErrExiting
+	}
+	c.mu.cursor = p
+	c.mu.skipSeqs = nil
+	c.mu.isNew = true // checkpoint soon
+	c.t.e.kickSync()
+	c.t.e.logf(LogInfo, "CHANNEL(%s:%s): rewound to seq %d", c.t.name, c.name, p.Seq)
+	c.dispatchLocked()
+	return p.Seq, nil
+}
+
 // Depth is the number of messages waiting for delivery (not in flight,
 // not deferred).
 func (c *Channel) Depth() int64 {

@@ -267,3 +267,60 @@ func TestLongDeferralDoesNotPinLog(t *testing.T) {
 		t.Fatalf("deferred until %s from now, want about 2h", left)
 	}
 }
+
+// TestRetentionAndRewind: with retention, consumed segments stay; a channel
+// rewinds to the oldest stored message or to a point in time, and delivers
+// from there again. Size retention bounds what stays.
+func TestRetentionAndRewind(t *testing.T) {
+	e, err := New(Options{DataPath: t.TempDir(), MaxBytesPerFile: 4096, SyncTimeout: 10 * time.Millisecond,
+		RetentionAge: time.Hour, RetentionBytes: 60000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	tp, s, sub := subscribed(t, e, 2500)
+	ch, _ := tp.ExistingChannel("ch")
+	body := make([]byte, 400)
+	for i := 0; i < 50; i++ {
+		copy(body, fmt.Sprintf("m%03d", i))
+		_ = tp.Publish(body)
+	}
+	mid := time.Now()
+	for i := 50; i < 100; i++ {
+		copy(body, fmt.Sprintf("m%03d", i))
+		_ = tp.Publish(body)
+	}
+	finishAll(t, s, sub)
+	// A sync step keeps the consumed segments (age), under the size limit.
+	if err := tp.syncStep(true); err != nil {
+		t.Fatal(err)
+	}
+	if tp.log.First().Seq != 0 {
+		t.Fatalf("retention did not keep consumed messages: first seq %d", tp.log.First().Seq)
+	}
+	seq, err := ch.Rewind(time.Time{})
+	if err != nil || seq != 0 {
+		t.Fatalf("rewind to oldest: %d %v", seq, err)
+	}
+	if len(s.ids) != 100 {
+		t.Fatalf("after rewind to oldest delivered %d, want 100", len(s.ids))
+	}
+	finishAll(t, s, sub)
+	seq, _ = ch.Rewind(mid)
+	if seq < 45 || seq > 50 || len(s.ids) != int(100-seq) {
+		t.Fatalf("rewind to a time: seq %d, delivered %d", seq, len(s.ids))
+	}
+	finishAll(t, s, sub)
+	// Past the size limit, the oldest consumed segments go.
+	for i := 0; i < 200; i++ {
+		_ = tp.Publish(body)
+	}
+	finishAll(t, s, sub)
+	deadline := time.Now().Add(5 * time.Second)
+	for tp.log.Size() > 60000+4096 {
+		if time.Now().After(deadline) {
+			t.Fatalf("size retention not applied: %d bytes", tp.log.Size())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

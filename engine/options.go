@@ -41,6 +41,15 @@ type Options struct {
 	// MaxReqTimeout caps REQ and DPUB delays. Default 1h.
 	MaxReqTimeout time.Duration
 
+	// RetentionAge keeps consumed log segments until their newest message
+	// is this old, for replay (Channel.Rewind); 0 = no age retention.
+	RetentionAge time.Duration
+	// RetentionBytes keeps consumed log segments of a topic while the
+	// topic's log is no larger than this; 0 = no size retention. With both
+	// retention settings, a consumed segment goes when either limit is
+	// passed; with neither, as soon as every channel has finished it.
+	RetentionBytes int64
+
 	// MaxChannelConsumers limits consumers per channel; 0 means no limit.
 	MaxChannelConsumers int
 
@@ -107,6 +116,9 @@ func (o *Options) Validate() error {
 	}
 	if o.MaxReqTimeout <= 0 {
 		o.MaxReqTimeout = time.Hour
+	}
+	if o.RetentionAge < 0 || o.RetentionBytes < 0 {
+		return errors.New("retention-age and retention-bytes must be >= 0")
 	}
 	if o.MaxChannelConsumers < 0 {
 		return errors.New("max-channel-consumers must be >= 0")

@@ -598,8 +598,82 @@ func (t *Topic) trim(noChannels bool, hold queue.Pos) {
 	if low == 1<<64-1 {
 		low = t.log.Head().Seq
 	}
-	if err := t.log.DeleteBefore(queue.Pos{Seq: low}); err != nil {
-		t.e.logf(LogError, "TOPIC(%s): deleting consumed segments: %s", t.name, err)
+	o := &t.e.opts
+	if o.RetentionAge == 0 && o.RetentionBytes == 0 {
+		if err := t.log.DeleteBefore(queue.Pos{Seq: low}); err != nil {
+			t.e.logf(LogError, "TOPIC(%s): deleting consumed segments: %s", t.name, err)
+		}
+		return
+	}
+	// Retention: a consumed segment also waits until it is older than
+	// RetentionAge, or until the log outgrows RetentionBytes.
+	segs := t.log.Segments(nil)
+	total := t.log.Size()
+	now := time.Now().UnixNano()
+	cut := 0
+	for i := 0; i+1 < len(segs); i++ {
+		end := segs[i+1].FirstSeq
+		if end > low {
+			break // not finished by every channel
+		}
+		old := o.RetentionAge > 0 && now-t.recordTime(end) > int64(o.RetentionAge)
+		big := o.RetentionBytes > 0 && total > o.RetentionBytes
+		if !old && !big {
+			break
+		}
+		total -= segs[i].Bytes
+		cut = i + 1
+	}
+	if cut > 0 {
+		if err := t.log.DeleteBefore(queue.Pos{Seq: segs[cut].FirstSeq}); err != nil {
+			t.e.logf(LogError, "TOPIC(%s): deleting consumed segments: %s", t.name, err)
+		}
+	}
+}
+
+// recordTime is the publish time of the record with the given sequence,
+// the first of its segment (0 if unreadable).
+func (t *Topic) recordTime(firstSeq uint64) int64 {
+	rec, err := t.log.Read(queue.Pos{Seq: firstSeq, Seg: firstSeq})
+	if err != nil {
+		return 0
+	}
+	ts, _, _, _ := decodeHeader(rec.Data)
+	return ts
+}
+
+// posAtTime returns the position of the first stored message published at
+// or after ts (ts <= 0: the oldest stored message).
+func (t *Topic) posAtTime(ts int64) queue.Pos {
+	first := t.log.First()
+	if ts <= 0 {
+		return first
+	}
+	segs := t.log.Segments(nil)
+	start := first
+	for _, s := range segs {
+		if s.FirstSeq < first.Seq {
+			continue
+		}
+		if rt := t.recordTime(s.FirstSeq); rt > ts || rt == 0 {
+			break
+		}
+		start = queue.Pos{Seq: s.FirstSeq, Seg: s.FirstSeq}
+	}
+	p := start
+	for {
+		rec, err := t.log.Read(p)
+		if err != nil {
+			if errors.Is(err, queue.ErrCorrupt) && rec.Next.Seq > p.Seq {
+				p = rec.Next
+				continue
+			}
+			return t.log.Head()
+		}
+		if rt, _, _, _ := decodeHeader(rec.Data); rt >= ts {
+			return rec.Pos
+		}
+		p = rec.Next
 	}
 }
 

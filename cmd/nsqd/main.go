@@ -189,6 +189,9 @@ func newFlagSet(opts *nsqd.Options, cl *cmdLine) *flag.FlagSet {
 	fs.DurationVar(&opts.MinOutputBufferTimeout, "min-output-buffer-timeout", opts.MinOutputBufferTimeout, "shortest output buffer flush interval a client may ask for")
 	fs.DurationVar(&opts.OutputBufferTimeout, "output-buffer-timeout", opts.OutputBufferTimeout, "output buffer flush interval of clients that do not ask for one")
 	fs.IntVar(&opts.MaxChannelConsumers, "max-channel-consumers", opts.MaxChannelConsumers, "most consumers per channel (0: no limit)")
+	// Ours, not upstream's: replay (docs/OPERATIONS.md).
+	fs.DurationVar(&opts.RetentionAge, "retention-age", opts.RetentionAge, "keep consumed messages this long, for replay (0: delete once consumed)")
+	fs.Int64Var(&opts.RetentionBytes, "retention-bytes", opts.RetentionBytes, "keep consumed messages while a topic's log is under this size, for replay (0: no size retention)")
 
 	fs.StringVar(&opts.StatsdAddress, "statsd-address", opts.StatsdAddress, "UDP <addr>:<port> of a statsd daemon to push stats to")
 	fs.DurationVar(&opts.StatsdInterval, "statsd-interval", opts.StatsdInterval, "time between pushes to statsd")

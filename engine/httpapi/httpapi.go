@@ -144,6 +144,7 @@ func New(o Options) http.Handler {
 	rt.add("POST", "/channel/create", s.logged(s.v1(s.createChannel)))
 	rt.add("POST", "/channel/delete", s.logged(s.v1(s.deleteChannel)))
 	rt.add("POST", "/channel/empty", s.logged(s.v1(s.emptyChannel)))
+	rt.add("POST", "/channel/rewind", s.logged(s.v1(s.rewindChannel)))
 	rt.add("POST", "/channel/pause", s.logged(s.v1(s.pauseChannel(true))))
 	rt.add("POST", "/channel/unpause", s.logged(s.v1(s.pauseChannel(false))))
 	rt.add("GET", "/config/:opt", s.logged(s.v1(s.getConfig)))

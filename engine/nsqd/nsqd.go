@@ -113,6 +113,8 @@ func New(opts *Options) (*NSQD, error) {
 		MaxMsgTimeout:       opts.MaxMsgTimeout,
 		MaxReqTimeout:       opts.MaxReqTimeout,
 		MaxChannelConsumers: opts.MaxChannelConsumers,
+		RetentionAge:        opts.RetentionAge,
+		RetentionBytes:      opts.RetentionBytes,
 		OnChange:            n.onChange,
 		Logf:                n.engineLogf,
 	})

@@ -132,6 +132,14 @@ type Options struct {
 	// OutputBufferTimeout is the flush interval clients get unless they ask
 	// otherwise. Default 250ms.
 	OutputBufferTimeout time.Duration `flag:"output-buffer-timeout" cfg:"output_buffer_timeout"`
+	// RetentionAge (ours, not upstream's) keeps consumed messages on disk
+	// until they are this old, for replay (POST /channel/rewind). Default
+	// 0: delete them once every channel has finished them.
+	RetentionAge time.Duration `flag:"retention-age" cfg:"retention_age"`
+	// RetentionBytes (ours) keeps consumed messages while a topic's log is
+	// no larger than this many bytes. Default 0: no size retention.
+	RetentionBytes int64 `flag:"retention-bytes" cfg:"retention_bytes"`
+
 	// MaxChannelConsumers limits consumers per channel; 0 means no limit.
 	// Default 0.
 	MaxChannelConsumers int `flag:"max-channel-consumers" cfg:"max_channel_consumers"`
