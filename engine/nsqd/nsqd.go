@@ -23,6 +23,7 @@ import (
 
 	"github.com/nsqfast/nsq/engine"
 	"github.com/nsqfast/nsq/engine/httpapi"
+	"github.com/nsqfast/nsq/engine/migrate"
 	"github.com/nsqfast/nsq/lookup/client"
 	"github.com/nsqfast/nsq/netpoll"
 )
@@ -102,6 +103,12 @@ func New(opts *Options) (*NSQD, error) {
 		return nil, err
 	}
 	n.lockFile = lf
+	if rep, err := migrate.Import(dataPath, opts.MaxBytesPerFile, func(f string, a ...any) { n.logf(LogInfo, f, a...) }); err != nil {
+		_ = lf.Close()
+		return nil, fmt.Errorf("failed to import upstream nsqd data: %w", err)
+	} else if rep.Imported {
+		n.logf(LogInfo, "MIGRATE: %s", rep)
+	}
 	eng, err := engine.New(engine.Options{
 		DataPath:            dataPath,
 		MemQueueSize:        opts.MemQueueSize,
