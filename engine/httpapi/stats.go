@@ -143,6 +143,8 @@ func (s *server) statsDoc(topicFilter, channelFilter string, includeClients bool
 			MessageBytes: ts.MessageBytes,
 			Paused:       ts.Paused,
 			CorruptCount: ts.CorruptCount,
+
+			E2eProcessingLatency: latencyDoc(ts.E2E),
 		}
 		for _, cs := range ts.Channels {
 			cd := apidoc.Channel{
@@ -156,6 +158,8 @@ func (s *server) statsDoc(topicFilter, channelFilter string, includeClients bool
 				TimeoutCount:  cs.TimeoutCount,
 				ClientCount:   cs.ClientCount,
 				Paused:        cs.Paused,
+
+				E2eProcessingLatency: latencyDoc(cs.E2E),
 			}
 			if includeClients {
 				cd.Clients = make([]apidoc.Client, 0, len(cs.Consumers))
@@ -201,6 +205,20 @@ func (s *server) statsDoc(topicFilter, channelFilter string, includeClients bool
 		}
 	}
 	return doc
+}
+
+// latencyDoc is upstream's e2e_processing_latency: {"count":0,
+// "percentiles":null} when no percentile is configured (or the topic has no
+// channel), else one {"quantile","value"} object per percentile.
+func latencyDoc(l engine.LatencyStats) apidoc.Latency {
+	d := apidoc.Latency{Count: l.Count}
+	if l.Percentiles != nil {
+		d.Percentiles = make([]map[string]float64, len(l.Percentiles))
+		for i, p := range l.Percentiles {
+			d.Percentiles[i] = map[string]float64{"quantile": p.Quantile, "value": p.Value}
+		}
+	}
+	return d
 }
 
 // subscription finds the engine's counters of a subscribed client.

@@ -45,6 +45,7 @@ type NSQD struct {
 	httpsSrv *http.Server
 	lockFile *os.File
 	lookupd  *client.Client // registration with nsqlookupd
+	statsd   *statsdPusher  // nil without --statsd-address
 
 	tlsConfig       *tls.Config // nil without --tls-cert/--tls-key
 	clientTLSConfig *tls.Config // for talking to auth servers
@@ -120,6 +121,8 @@ func New(opts *Options) (*NSQD, error) {
 		MaxMsgTimeout:       opts.MaxMsgTimeout,
 		MaxReqTimeout:       opts.MaxReqTimeout,
 		MaxChannelConsumers: opts.MaxChannelConsumers,
+		E2EPercentiles:      opts.E2EProcessingLatencyPercentiles,
+		E2EWindow:           opts.E2EProcessingLatencyWindowTime,
 		RetentionAge:        opts.RetentionAge,
 		RetentionBytes:      opts.RetentionBytes,
 		OnChange:            n.onChange,
@@ -231,6 +234,7 @@ func (n *NSQD) Main() error {
 		n.httpsSrv = n.serveHTTP("HTTPS", n.httpsLn, api, false)
 	}
 	n.startLookupd(n.tcp.Addr(), ln.Addr())
+	n.startStatsd(ln.Addr())
 	return nil
 }
 
@@ -358,6 +362,7 @@ func (n *NSQD) Exit() {
 	n.exitOnce.Do(func() {
 		// nsqlookupd forget this nsqd first, so consumers stop finding it.
 		n.lookupd.Close()
+		n.stopStatsd()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		if n.httpSrv != nil {

@@ -145,7 +145,7 @@ type Options struct {
 	MaxChannelConsumers int `flag:"max-channel-consumers" cfg:"max_channel_consumers"`
 
 	// StatsdAddress is the UDP host:port of a statsd daemon; "" disables
-	// statsd. Default "". Not supported by this build yet.
+	// statsd. Default "".
 	StatsdAddress string `flag:"statsd-address" cfg:"statsd_address"`
 	// StatsdPrefix prefixes statsd keys; "%s" is replaced by the host.
 	// Default "nsq.%s".
@@ -165,8 +165,7 @@ type Options struct {
 	// latency quantiles are computed. Default 10m.
 	E2EProcessingLatencyWindowTime time.Duration `flag:"e2e-processing-latency-window-time" cfg:"e2e_processing_latency_window_time"`
 	// E2EProcessingLatencyPercentiles are the end-to-end latency
-	// percentiles tracked, each in (0, 1]. Default none. Not supported by
-	// this build yet.
+	// percentiles tracked, each in (0, 1]. Default none.
 	E2EProcessingLatencyPercentiles []float64 `flag:"e2e-processing-latency-percentile" cfg:"e2e_processing_latency_percentiles"`
 
 	// TLSCert is the certificate file. Default "". Not supported by this
@@ -279,10 +278,7 @@ var unsupported = []struct {
 	flag    string
 	feature string // subject and verb of the error message
 	isSet   func(o *Options) bool
-}{
-	{"statsd-address", "statsd is", func(o *Options) bool { return o.StatsdAddress != "" }},
-	{"e2e-processing-latency-percentile", "end-to-end latency percentiles are", func(o *Options) bool { return len(o.E2EProcessingLatencyPercentiles) > 0 }},
-}
+}{}
 
 // UnsupportedFlags returns the flag names Validate rejects when set away
 // from their defaults, in table order. Tests use it.
@@ -309,6 +305,12 @@ func (o *Options) Validate() error {
 		if p <= 0 || p > 1 {
 			errs = append(errs, fmt.Errorf("--e2e-processing-latency-percentile: invalid percentile %v, must be in (0,1]", p))
 		}
+	}
+	if o.StatsdAddress != "" && o.StatsdInterval <= 0 {
+		errs = append(errs, fmt.Errorf("--statsd-interval: %v must be positive", o.StatsdInterval))
+	}
+	if len(o.E2EProcessingLatencyPercentiles) > 0 && o.E2EProcessingLatencyWindowTime <= 0 {
+		errs = append(errs, fmt.Errorf("--e2e-processing-latency-window-time: %v must be positive", o.E2EProcessingLatencyWindowTime))
 	}
 	switch o.LogLevel {
 	case LogDebug, LogInfo, LogWarn, LogError, LogFatal:

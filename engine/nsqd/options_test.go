@@ -207,7 +207,8 @@ func TestValidate(t *testing.T) {
 		{"bad log level", func(o *Options) { o.LogLevel = 9 }, []string{"--log-level"}},
 		{"bad tls version", func(o *Options) { o.TLSMinVersion = 0x0300 }, []string{"--tls-min-version"}},
 		{"percentile out of range", func(o *Options) { o.E2EProcessingLatencyPercentiles = []float64{1.5} },
-			[]string{"--e2e-processing-latency-percentile: invalid percentile 1.5", "--e2e-processing-latency-percentile: end-to-end latency percentiles are not supported"}},
+			[]string{"--e2e-processing-latency-percentile: invalid percentile 1.5"}},
+		{"percentiles", func(o *Options) { o.E2EProcessingLatencyPercentiles = []float64{1, 0.99} }, nil},
 		{"tls required without cert", func(o *Options) { o.TLSRequired = TLSRequiredExceptHTTP },
 			[]string{"--tls-required: cannot require TLS"}},
 		{"auth policy without cert", func(o *Options) { o.TLSClientAuthPolicy = "require" },
@@ -215,7 +216,7 @@ func TestValidate(t *testing.T) {
 		{"tls cert", func(o *Options) { o.TLSCert, o.TLSKey = "c.pem", "k.pem" }, nil},
 		{"tls root ca", func(o *Options) { o.TLSRootCAFile = "ca.pem" }, nil},
 		{"auth", func(o *Options) { o.AuthHTTPAddresses = []string{"127.0.0.1:4181"} }, nil},
-		{"statsd", func(o *Options) { o.StatsdAddress = "127.0.0.1:8125" }, []string{"--statsd-address: statsd is not supported"}},
+		{"statsd", func(o *Options) { o.StatsdAddress = "127.0.0.1:8125" }, nil},
 		{"lookupd", func(o *Options) { o.NSQLookupdTCPAddresses = []string{"127.0.0.1:4160"} }, nil},
 	}
 	for _, tt := range tests {

@@ -1,0 +1,278 @@
+package nsqd
+
+import (
+	"fmt"
+	"net"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	gonsq "github.com/nsqio/go-nsq"
+)
+
+// statsdSink is a UDP statsd daemon: it keeps every packet it receives and
+// sums counters and keeps the last value of gauges, per metric name.
+type statsdSink struct {
+	t    *testing.T
+	conn net.PacketConn
+	mu   struct {
+		sync.Mutex
+		packets  []string
+		counters map[string]int64
+		gauges   map[string]int64
+	}
+}
+
+func newStatsdSink(t *testing.T) *statsdSink {
+	t.Helper()
+	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &statsdSink{t: t, conn: conn}
+	s.mu.counters, s.mu.gauges = map[string]int64{}, map[string]int64{}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 64<<10)
+		for {
+			n, _, err := conn.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			s.add(string(buf[:n]))
+		}
+	}()
+	t.Cleanup(func() { conn.Close(); <-done })
+	return s
+}
+
+var statsdLine = regexp.MustCompile(`^([^:]+):(-?\d+)\|(c|g)$`)
+
+func (s *statsdSink) add(pkt string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.mu.packets = append(s.mu.packets, pkt)
+	if !strings.HasSuffix(pkt, "\n") {
+		s.t.Errorf("packet does not end with a newline: %q", pkt)
+	}
+	for _, l := range strings.Split(strings.TrimSuffix(pkt, "\n"), "\n") {
+		m := statsdLine.FindStringSubmatch(l)
+		if m == nil {
+			s.t.Errorf("bad statsd line %q", l)
+			continue
+		}
+		v, _ := strconv.ParseInt(m[2], 10, 64)
+		if m[3] == "c" {
+			s.mu.counters[m[1]] += v
+		} else {
+			s.mu.gauges[m[1]] = v
+		}
+	}
+}
+
+func (s *statsdSink) addr() string { return s.conn.LocalAddr().String() }
+
+// snapshot returns copies of the counters, gauges and packets so far.
+func (s *statsdSink) snapshot() (counters, gauges map[string]int64, packets []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	counters, gauges = map[string]int64{}, map[string]int64{}
+	for k, v := range s.mu.counters {
+		counters[k] = v
+	}
+	for k, v := range s.mu.gauges {
+		gauges[k] = v
+	}
+	return counters, gauges, append([]string(nil), s.mu.packets...)
+}
+
+// TestStatsdPushesUpstreamMetrics runs a known workload and checks every
+// metric name, type and value upstream's nsqd would send for it.
+func TestStatsdPushesUpstreamMetrics(t *testing.T) {
+	sink := newStatsdSink(t)
+	n := startNSQD(t, func(o *Options) {
+		o.StatsdAddress = sink.addr()
+		o.StatsdInterval = 20 * time.Millisecond
+		o.StatsdUDPPacketSize = 200
+		o.BroadcastAddress = "statsd.test"
+		o.E2EProcessingLatencyPercentiles = []float64{1, 0.5}
+	})
+	prefix := fmt.Sprintf("nsq.statsd_test_%d.", n.HTTPAddr().(*net.TCPAddr).Port)
+
+	tp, err := n.Engine().GetTopic("sd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tp.GetChannel("idle"); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	finished := 0
+	cfg := gonsq.NewConfig()
+	cfg.MaxInFlight = 10
+	newConsumer(t, n, "sd", "c", cfg, gonsq.HandlerFunc(func(m *gonsq.Message) error {
+		if string(m.Body) == "req" && m.Attempts == 1 {
+			m.DisableAutoResponse()
+			m.RequeueWithoutBackoff(0)
+			return nil
+		}
+		mu.Lock()
+		finished++
+		mu.Unlock()
+		return nil
+	}))
+	p := newProducer(t, n)
+	for _, body := range []string{"hello", "hello", "hello", "hello", "hello", "req"} {
+		if err := p.Publish("sd", []byte(body)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := p.Publish("sd#ephemeral", []byte("e")); err != nil {
+		t.Fatal(err)
+	}
+
+	want := map[string]int64{ // counters, summed over pushes
+		"topic.sd.message_count":              6,
+		"topic.sd.message_bytes":              28,
+		"topic.sd.channel.c.message_count":    6,
+		"topic.sd.channel.c.requeue_count":    1,
+		"topic.sd.channel.c.timeout_count":    0,
+		"topic.sd.channel.idle.message_count": 6,
+		"topic.sd.channel.idle.requeue_count": 0,
+		"topic.sd.channel.idle.timeout_count": 0,
+		"topic.sd#ephemeral.message_count":    1,
+		"topic.sd#ephemeral.message_bytes":    1,
+	}
+	wantGauges := map[string]int64{
+		"topic.sd.depth":                        0,
+		"topic.sd.backend_depth":                0,
+		"topic.sd.channel.c.depth":              0,
+		"topic.sd.channel.c.backend_depth":      0,
+		"topic.sd.channel.c.in_flight_count":    0,
+		"topic.sd.channel.c.deferred_count":     0,
+		"topic.sd.channel.c.clients":            1,
+		"topic.sd.channel.idle.depth":           6,
+		"topic.sd.channel.idle.backend_depth":   0,
+		"topic.sd.channel.idle.in_flight_count": 0,
+		"topic.sd.channel.idle.deferred_count":  0,
+		"topic.sd.channel.idle.clients":         0,
+		"topic.sd#ephemeral.depth":              1, // no channel: held
+		"topic.sd#ephemeral.backend_depth":      0,
+	}
+	var counters, gauges map[string]int64
+	var packets []string
+	waitFor(t, "the workload in statsd", func() bool {
+		mu.Lock()
+		done := finished == 6
+		mu.Unlock()
+		counters, gauges, packets = sink.snapshot()
+		for k, v := range want {
+			if counters[prefix+k] != v {
+				return false
+			}
+		}
+		for k, v := range wantGauges {
+			if g, ok := gauges[prefix+k]; !ok || g != v {
+				return false
+			}
+		}
+		return done && gauges[prefix+"topic.sd.channel.c.e2e_processing_latency_100"] > 0
+	})
+
+	// every name is one upstream sends: the ones above, e2e latencies and
+	// memory
+	for _, m := range []map[string]int64{counters, gauges} {
+		for k := range m {
+			name, ok := strings.CutPrefix(k, prefix)
+			if !ok {
+				t.Errorf("metric %q without the prefix %q", k, prefix)
+				continue
+			}
+			_, isCounter := want[name]
+			_, isGauge := wantGauges[name]
+			switch {
+			case isCounter || isGauge:
+			case regexp.MustCompile(`^topic\.sd(\.channel\.(c|idle))?\.e2e_processing_latency_(100|50)$`).MatchString(name):
+			case regexp.MustCompile(`^mem\.(heap_objects|heap_idle_bytes|heap_in_use_bytes|heap_released_bytes|gc_pause_usec_(100|99|95)|next_gc_bytes|gc_runs)$`).MatchString(name):
+			default:
+				t.Errorf("unexpected metric %q", name)
+			}
+		}
+	}
+	if _, ok := counters[prefix+"mem.gc_runs"]; !ok {
+		t.Error("mem.gc_runs is not a counter")
+	}
+	if _, ok := gauges[prefix+"mem.heap_objects"]; !ok || gauges[prefix+"mem.heap_objects"] <= 0 {
+		t.Error("mem.heap_objects missing")
+	}
+	// e2e: the channel's and the topic's (which includes the idle channel's
+	// empty window) agree; the idle channel reports zeros
+	if c, tp := gauges[prefix+"topic.sd.channel.c.e2e_processing_latency_100"], gauges[prefix+"topic.sd.e2e_processing_latency_100"]; c <= 0 || tp != c {
+		t.Errorf("e2e p100: channel %d, topic %d", c, tp)
+	}
+	if v, ok := gauges[prefix+"topic.sd.channel.idle.e2e_processing_latency_50"]; !ok || v != 0 {
+		t.Errorf("idle channel e2e p50: %d, %v", v, ok)
+	}
+	for _, pk := range packets {
+		if len(pk) > 200 {
+			t.Errorf("packet of %d bytes (limit 200)", len(pk))
+		}
+	}
+}
+
+func TestStatsdExcludeEphemeral(t *testing.T) {
+	sink := newStatsdSink(t)
+	n := startNSQD(t, func(o *Options) {
+		o.StatsdAddress = sink.addr()
+		o.StatsdInterval = 20 * time.Millisecond
+		o.StatsdPrefix = "x.%s.y"
+		o.BroadcastAddress = "h"
+		o.StatsdExcludeEphemeral = true
+		o.StatsdMemStats = false
+	})
+	prefix := fmt.Sprintf("x.h_%d.y.", n.HTTPAddr().(*net.TCPAddr).Port)
+	for _, name := range []string{"t#ephemeral", "durable"} {
+		tp, err := n.Engine().GetTopic(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tp.GetChannel("c#ephemeral"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tp.GetChannel("c"); err != nil {
+			t.Fatal(err)
+		}
+		if err := tp.Publish([]byte("m")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var counters, gauges map[string]int64
+	waitFor(t, "pushes with the topic", func() bool {
+		var packets []string
+		counters, gauges, packets = sink.snapshot()
+		return counters[prefix+"topic.durable.channel.c.message_count"] == 1 && len(packets) > 2
+	})
+	for _, m := range []map[string]int64{counters, gauges} {
+		for k := range m {
+			if strings.Contains(k, "#ephemeral") || strings.Contains(k, ".mem.") {
+				t.Errorf("excluded metric %q sent", k)
+			}
+		}
+	}
+}
+
+func TestStatsdOptionsValidate(t *testing.T) {
+	o := NewOptions()
+	o.StatsdAddress = "127.0.0.1:1"
+	o.StatsdInterval = 0
+	o.E2EProcessingLatencyPercentiles = []float64{0.5}
+	o.E2EProcessingLatencyWindowTime = -time.Second
+	err := o.Validate()
+	if err == nil || !strings.Contains(err.Error(), "--statsd-interval") || !strings.Contains(err.Error(), "--e2e-processing-latency-window-time") {
+		t.Fatalf("Validate: %v", err)
+	}
+}
