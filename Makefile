@@ -42,11 +42,28 @@ test-unit:
 test-gonsq: build
 	./.ci/gonsq-suite.sh
 
-# Placeholder until the `make bench` issue lands: runs the Go benchmarks of
-# the hot paths (codec, log, engine) once, briefly.
-bench:
-	@echo "make bench: placeholder until the bench issue lands - running Go benchmarks only"
-	$(GO) test -run xxx -bench . -benchmem -benchtime 1s ./wire/ ./queue/ ./engine/
+# Builds nsqd and nsq_bench and runs every scenario against bin/nsqd, each
+# on a freshly started broker with a fresh data path; the report
+# (report.md, report.json with every raw figure, SVG charts) goes to
+# bench/results/<date-time>/. More flags through BENCH_FLAGS, e.g.
+# BENCH_FLAGS="--duration=5s --scenarios=pub,sub --profile". See
+# docs/BENCHMARKS.md.
+BENCH_OUT   ?= bench/results/$(shell date +%Y%m%d-%H%M%S)
+BENCH_FLAGS ?=
+ROUNDS      ?= 3
+REF_NAME    ?= ref
+
+bench: build
+	$(GO) build -o $(BIN)/nsq_bench ./cmd/nsq_bench
+	$(BIN)/nsq_bench --nsqd-bin=$(BIN)/nsqd --out=$(BENCH_OUT) $(BENCH_FLAGS)
+
+# Side by side: every scenario against bin/nsqd and REF_NSQD in turn,
+# alternating over ROUNDS rounds on identical flags and fresh data paths;
+# the report gives each figure's median and spread for both and the ratio.
+bench-compare: build
+	@test -n "$(REF_NSQD)" || { echo "usage: make bench-compare REF_NSQD=/path/to/another/nsqd [ROUNDS=3] [REF_NAME=upstream] [BENCH_FLAGS=...]"; exit 2; }
+	$(GO) build -o $(BIN)/nsq_bench ./cmd/nsq_bench
+	$(BIN)/nsq_bench --nsqd-bin=$(BIN)/nsqd --ref-nsqd=$(REF_NSQD) --ref-name=$(REF_NAME) --rounds=$(ROUNDS) --out=$(BENCH_OUT) $(BENCH_FLAGS)
 
 fuzz:
 	$(GO) test ./wire/ -run xxx -fuzz FuzzParseCommand -fuzztime 30s

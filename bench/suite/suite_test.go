@@ -1,0 +1,149 @@
+package suite_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nsqfast/nsq/bench/broker"
+	"github.com/nsqfast/nsq/bench/fake"
+	"github.com/nsqfast/nsq/bench/report"
+	"github.com/nsqfast/nsq/bench/scenario"
+	"github.com/nsqfast/nsq/bench/suite"
+	"github.com/nsqfast/nsq/engine/nsqd"
+)
+
+// ourNSQD starts our nsqd in-process for one run.
+func ourNSQD(t *testing.T) func(ctx context.Context) (broker.Target, func() error, error) {
+	return func(ctx context.Context) (broker.Target, func() error, error) {
+		o := nsqd.NewOptions()
+		o.TCPAddress, o.HTTPAddress = "127.0.0.1:0", "127.0.0.1:0"
+		o.DataPath = t.TempDir()
+		o.LogOutput = io.Discard
+		n, err := nsqd.New(o)
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := n.Main(); err != nil {
+			n.Exit()
+			return nil, nil, err
+		}
+		return broker.Remote{TCP: n.TCPAddr().String(), HTTP: n.HTTPAddr().String()}, func() error { n.Exit(); return nil }, nil
+	}
+}
+
+// TestCompareRounds runs two brokers over two rounds and checks the
+// alternation, the summary and the files.
+func TestCompareRounds(t *testing.T) {
+	out := t.TempDir()
+	var progress strings.Builder
+	rep, err := suite.Run(context.Background(), suite.Options{
+		Brokers:   []suite.Broker{{Name: "ours", Start: ourNSQD(t)}, {Name: "sink", Sink: true}},
+		Scenarios: []string{"pub", "restart"},
+		Params:    scenario.Params{Duration: 200 * time.Millisecond},
+		Rounds:    2,
+		Out:       out,
+		Progress:  &progress,
+		Command:   []string{"nsq_bench", "test"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var order []string
+	for _, r := range rep.Runs {
+		order = append(order, r.Scenario+"/"+r.Broker)
+	}
+	want := "pub/ours pub/sink pub/ours pub/sink restart/ours restart/sink restart/ours restart/sink"
+	if got := strings.Join(order, " "); got != want {
+		t.Fatalf("run order %s, want %s", got, want)
+	}
+	for _, r := range rep.Runs {
+		if r.Scenario == "restart" && r.Skipped == "" {
+			t.Errorf("restart of a broker the suite cannot restart was not skipped: %+v", r)
+		}
+	}
+	back, err := report.Load(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found bool
+	for _, row := range back.Summary {
+		if row.Figure == "pub_msgs_per_s" {
+			found = true
+			if len(row.Stats) != 2 || len(row.Stats[0].Values) != 2 || len(row.Stats[1].Values) != 2 || row.Ratio == 0 {
+				t.Errorf("row %+v", row)
+			}
+		}
+	}
+	if !found {
+		t.Fatal("no pub_msgs_per_s row")
+	}
+	for _, f := range []string{"report.md", "pub-throughput.svg", "pub-latency.svg"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Error(err)
+		}
+	}
+	if !strings.Contains(progress.String(), "[8/8] restart on sink, round 2/2") {
+		t.Errorf("progress:\n%s", progress.String())
+	}
+}
+
+// TestProfiles captures profiles from a broker that serves the CPU
+// profile but not fgprof (as upstream), and from our nsqd, which serves
+// both.
+func TestProfiles(t *testing.T) {
+	sink, err := fake.Start(fake.Options{Generate: 200})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sink.Close()
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/debug/pprof/profile" && r.URL.Query().Get("seconds") == "1" {
+			w.Write([]byte("fake profile"))
+			return
+		}
+		http.NotFound(w, r)
+	}))
+	defer api.Close()
+	upstreamLike := func(context.Context) (broker.Target, func() error, error) {
+		return broker.Remote{TCP: sink.Addr(), HTTP: strings.TrimPrefix(api.URL, "http://")}, func() error { return nil }, nil
+	}
+	out := t.TempDir()
+	rep, err := suite.Run(context.Background(), suite.Options{
+		Brokers:   []suite.Broker{{Name: "ours", Start: ourNSQD(t)}, {Name: "up", Start: upstreamLike}},
+		Scenarios: []string{"pub"},
+		Params:    scenario.Params{Duration: 300 * time.Millisecond},
+		Out:       out,
+		Profile:   true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ours, up := rep.Runs[0], rep.Runs[1]
+	if len(ours.Profiles) != 2 {
+		t.Errorf("our nsqd: profiles %v, notes %v", ours.Profiles, ours.Notes)
+	}
+	if len(up.Profiles) != 1 || !strings.HasSuffix(up.Profiles[0], ".cpu.pprof") {
+		t.Errorf("upstream-like: profiles %v", up.Profiles)
+	}
+	if len(up.Notes) != 1 || !strings.Contains(up.Notes[0], "does not serve /debug/fgprof") {
+		t.Errorf("upstream-like: notes %v", up.Notes)
+	}
+	for _, run := range rep.Runs {
+		for _, p := range run.Profiles {
+			if fi, err := os.Stat(filepath.Join(out, p)); err != nil || fi.Size() == 0 {
+				t.Errorf("profile %s: %v", p, err)
+			}
+		}
+	}
+	md, _ := os.ReadFile(filepath.Join(out, "report.md"))
+	if !strings.Contains(string(md), "## Profiles") {
+		t.Error("report.md lists no profiles")
+	}
+}

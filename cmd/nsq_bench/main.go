@@ -1,0 +1,195 @@
+// Command nsq_bench measures NSQ brokers over the V2 TCP protocol:
+// throughput, latency, memory per connection, disk backlogs and restarts
+// (see bench/scenario), against one broker or two side by side, and writes
+// a report (Markdown, JSON, SVG charts) into a results folder.
+//
+//	nsq_bench --nsqd-bin=bin/nsqd                           # every scenario against our nsqd
+//	nsq_bench --nsqd-bin=bin/nsqd --ref-nsqd=/tmp/upstream-nsqd --rounds=3
+//	nsq_bench --nsqd-tcp-address=10.0.0.5:4150 --nsqd-http-address=10.0.0.5:4151 --scenarios=pub,sub
+//	nsq_bench --sink --scenarios=pub,mpub,sub              # the load client's own ceiling
+//
+// `make bench` and `make bench-compare` run it; docs/BENCHMARKS.md
+// describes the method.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/nsqfast/nsq/bench/report"
+	"github.com/nsqfast/nsq/bench/scenario"
+	"github.com/nsqfast/nsq/bench/suite"
+)
+
+func main() {
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, " ") }
+func (l *listFlag) Set(s string) error { *l = append(*l, s); return nil }
+
+// run is main without the process: it returns the exit status.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("nsq_bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		bin       = fs.String("nsqd-bin", "", "an nsqd binary to start afresh (fresh data path, free ports) for every run")
+		tcpAddr   = fs.String("nsqd-tcp-address", "", "an already running broker's TCP address, instead of --nsqd-bin")
+		httpAddr  = fs.String("nsqd-http-address", "", "its HTTP address (for /stats memory and profiles)")
+		sink      = fs.Bool("sink", false, "run against the in-process no-op sink instead of a broker: the load client's own ceiling")
+		ref       = fs.String("ref-nsqd", "", "a second nsqd binary to compare with the first, run for run")
+		name      = fs.String("name", "ours", "label of the first broker")
+		refName   = fs.String("ref-name", "ref", "label of the --ref-nsqd broker")
+		rounds    = fs.Int("rounds", 1, "runs of each scenario against each broker (alternating A B A B)")
+		scenarios = fs.String("scenarios", strings.Join(scenario.Names(), ","), "comma-separated scenarios to run")
+		out       = fs.String("out", "", "results folder (default bench/results/<date-time>)")
+		profile   = fs.Bool("profile", false, "capture a CPU profile and a wall-clock profile (fgprof) of the broker during each run, beside the report")
+		memQueue  = fs.Int64("mem-queue-size", 10000, "--mem-queue-size passed to brokers started from binaries (upstream's default; 0 passes nothing)")
+		brokerArg listFlag
+		p         scenario.Params
+	)
+	fs.Var(&brokerArg, "broker-arg", "a flag passed to every broker started from a binary (repeatable)")
+	fs.IntVar(&p.Size, "size", 0, "message body bytes (0: 200, disk 1024)")
+	fs.IntVar(&p.Batch, "batch", 0, "messages per MPUB (0: mpub and backlog fills 200, others 1 = PUB)")
+	fs.IntVar(&p.Window, "window", 0, "commands a publisher pipelines before waiting for an answer (0: 1, latency 1024)")
+	fs.IntVar(&p.Conns, "conns", 0, "publishing connections; for conns, idle connections (0: 4, latency 2, conns 1000)")
+	fs.IntVar(&p.Consumers, "consumers", 0, "consuming connections (0: 4, latency 2)")
+	fs.IntVar(&p.Channels, "channels", 0, "fanout channels, one consumer each (0: 4)")
+	fs.Int64Var(&p.RDY, "rdy", 0, "each consumer's RDY count (0: 2500)")
+	fs.DurationVar(&p.Duration, "duration", 0, "measured phase of timed scenarios (0: 10s)")
+	fs.Float64Var(&p.Rate, "rate", 0, "total publish rate in msg/s (0: latency 10000, others unlimited)")
+	fs.Int64Var(&p.Backlog, "backlog", 0, "messages sub and restart prepare (0: 500000)")
+	fs.Int64Var(&p.DiskBytes, "disk-bytes", 0, "bytes of disk's backlog (0: 256 MiB)")
+	fs.BoolVar(&p.Kill, "kill", false, "restart: stop the broker with SIGKILL instead of SIGTERM")
+	fs.IntVar(&p.OutputBufferSize, "output-buffer-size", 0, "consumers' IDENTIFY output_buffer_size (0: broker default, -1: none)")
+	fs.IntVar(&p.OutputBufferTimeout, "output-buffer-timeout", 0, "consumers' IDENTIFY output_buffer_timeout in ms (0: broker default)")
+	fs.DurationVar(&p.Timeout, "timeout", 0, "limit on phases that wait for a count (0: 10×duration + 60s)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	usage := func(msg string) int {
+		fmt.Fprintln(stderr, "nsq_bench: "+msg)
+		return 2
+	}
+	targets := 0
+	for _, set := range []bool{*bin != "", *tcpAddr != "", *sink} {
+		if set {
+			targets++
+		}
+	}
+	if targets != 1 {
+		return usage("give exactly one of --nsqd-bin, --nsqd-tcp-address and --sink")
+	}
+	if *ref != "" && *bin == "" {
+		return usage("--ref-nsqd compares with --nsqd-bin: give both")
+	}
+	if *name == *refName {
+		return usage("--name and --ref-name must differ")
+	}
+	if err := p.Validate(); err != nil {
+		return usage(err.Error())
+	}
+	names := strings.Split(*scenarios, ",")
+	for _, n := range names {
+		if !known(n) {
+			return usage(fmt.Sprintf("unknown scenario %q (have %s)", n, strings.Join(scenario.Names(), ",")))
+		}
+	}
+	if *out == "" {
+		*out = filepath.Join("bench", "results", time.Now().Format("20060102-150405"))
+	}
+
+	o := suite.Options{
+		Scenarios:    names,
+		Params:       p,
+		Rounds:       *rounds,
+		Out:          *out,
+		Profile:      *profile,
+		MemQueueSize: *memQueue,
+		BrokerArgs:   brokerArg,
+		Progress:     stderr,
+		Overwrite:    isTerminal(stderr),
+		Command:      append([]string{"nsq_bench"}, args...),
+	}
+	first := suite.Broker{Name: *name, Binary: abs(*bin), TCPAddress: *tcpAddr, HTTPAddress: *httpAddr, Sink: *sink}
+	if *sink && *name == "ours" {
+		first.Name = "sink"
+	}
+	o.Brokers = []suite.Broker{first}
+	if *ref != "" {
+		o.Brokers = append(o.Brokers, suite.Broker{Name: *refName, Binary: abs(*ref)})
+	}
+	rep, err := suite.Run(ctx, o)
+	if rep != nil {
+		printSummary(stdout, rep)
+		fmt.Fprintf(stdout, "\nreport: %s\n", filepath.Join(*out, "report.md"))
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "nsq_bench:", err)
+		return 1
+	}
+	return 0
+}
+
+func known(name string) bool {
+	for _, n := range scenario.Names() {
+		if n == name {
+			return true
+		}
+	}
+	return false
+}
+
+func abs(path string) string {
+	if path == "" {
+		return ""
+	}
+	if a, err := filepath.Abs(path); err == nil {
+		return a
+	}
+	return path
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// printSummary prints the headline figures: for one broker each figure's
+// median; for two, both medians, the ratio and the verdict.
+func printSummary(w io.Writer, r *report.Report) {
+	fmt.Fprintln(w)
+	for _, row := range r.Summary {
+		if row.Better == "" && row.Figure != "lost" {
+			continue
+		}
+		fmt.Fprintf(w, "%-8s %-28s", row.Scenario, row.Figure)
+		for _, s := range row.Stats {
+			fmt.Fprintf(w, " %14.6g", s.Median)
+		}
+		if row.Ratio != 0 {
+			fmt.Fprintf(w, "  ratio %6.2f  %s", row.Ratio, row.Verdict)
+		}
+		fmt.Fprintf(w, " %s\n", row.Unit)
+	}
+}

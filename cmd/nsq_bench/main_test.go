@@ -1,0 +1,53 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/nsqfast/nsq/bench/report"
+)
+
+func TestRunAgainstSink(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "results")
+	var stdout, stderr strings.Builder
+	code := run(context.Background(), []string{"--sink", "--scenarios=pub,sub", "--duration=200ms", "--backlog=2000", "--out=" + out}, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())
+	}
+	r, err := report.Load(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Brokers[0].Name != "sink" || len(r.Runs) != 2 || r.Runs[1].Result == nil {
+		t.Fatalf("report %+v", r)
+	}
+	if !strings.Contains(stdout.String(), "pub_msgs_per_s") || !strings.Contains(stdout.String(), "report.md") {
+		t.Fatalf("stdout:\n%s", stdout.String())
+	}
+	if !strings.Contains(stderr.String(), "[2/2] sub on sink") {
+		t.Fatalf("no progress:\n%s", stderr.String())
+	}
+	if _, err := os.Stat(filepath.Join(out, "report.md")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{},
+		{"--sink", "--nsqd-tcp-address=127.0.0.1:1"},
+		{"--sink", "--ref-nsqd=/bin/true"},
+		{"--sink", "--scenarios=pub,nope"},
+		{"--sink", "--size=4"},
+		{"--nsqd-bin=/bin/true", "--ref-nsqd=/bin/true", "--ref-name=ours"},
+		{"--no-such-flag"},
+	} {
+		var stdout, stderr strings.Builder
+		if code := run(context.Background(), args, &stdout, &stderr); code != 2 {
+			t.Errorf("%v: exit %d, want 2 (%s)", args, code, stderr.String())
+		}
+	}
+}
