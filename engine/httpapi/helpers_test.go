@@ -36,11 +36,18 @@ type fixture struct {
 type fixtureConfig struct {
 	tcp    bool
 	mutate func(*Options)
+	// engine and netpoll adjust the engine's and the TCP server's options.
+	engine  func(*engine.Options)
+	netpoll func(*netpoll.Options)
 }
 
 func newFixture(t testing.TB, cfg fixtureConfig) *fixture {
 	t.Helper()
-	eng, err := engine.New(engine.Options{DataPath: t.TempDir()})
+	eo := engine.Options{DataPath: t.TempDir()}
+	if cfg.engine != nil {
+		cfg.engine(&eo)
+	}
+	eng, err := engine.New(eo)
 	if err != nil {
 		t.Fatalf("engine.New: %v", err)
 	}
@@ -59,7 +66,11 @@ func newFixture(t testing.TB, cfg fixtureConfig) *fixture {
 		Logf:                   f.logs.logf,
 	}
 	if cfg.tcp {
-		f.tcp = netpoll.New(netpoll.Options{Address: "127.0.0.1:0", Version: "1.3.0", EventLoops: 2}, eng)
+		no := netpoll.Options{Address: "127.0.0.1:0", Version: "1.3.0", EventLoops: 2}
+		if cfg.netpoll != nil {
+			cfg.netpoll(&no)
+		}
+		f.tcp = netpoll.New(no, eng)
 		if err := f.tcp.Start(); err != nil {
 			t.Fatalf("netpoll start: %v", err)
 		}

@@ -21,9 +21,10 @@
 //
 // /debug/pprof/allocs, /debug/pprof/mutex, /debug/pprof/trace (404 in
 // upstream, although its pprof index links to them) and /debug/fgprof
-// (github.com/felixge/fgprof, wall-clock profiles) are added. Nothing else
-// differs on purpose; TestDifferential compares this handler with a real
-// upstream nsqd.
+// (github.com/felixge/fgprof, wall-clock profiles) are added, and so is
+// GET /metrics: the numbers of /stats in the Prometheus text format (see
+// metrics.go). Nothing else differs on purpose; TestDifferential compares
+// this handler with a real upstream nsqd.
 //
 // # Concurrency
 //
@@ -135,6 +136,8 @@ func New(o Options) http.Handler {
 	rt.add("POST", "/pub", s.v1(s.pub))
 	rt.add("POST", "/mpub", s.v1(s.mpub))
 	rt.add("GET", "/stats", s.logged(s.v1(s.stats)))
+	// not in upstream; not logged, as scrapers call it all the time
+	rt.add("GET", "/metrics", s.promMetrics)
 
 	rt.add("POST", "/topic/create", s.logged(s.v1(s.createTopic)))
 	rt.add("POST", "/topic/delete", s.logged(s.v1(s.deleteTopic)))
