@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net"
 	"os"
+	"time"
 
 	"github.com/nsqfast/nsq/engine"
 	"github.com/nsqfast/nsq/lookup/client"
@@ -75,14 +76,31 @@ func (n *NSQD) registrations() []client.Registration {
 }
 
 // createChannels creates, on a new topic, the channels nsqlookupd knows.
+// Upstream creates them before the topic takes its first message, so they
+// get every message; here they come a round trip later (the engine cannot
+// wait for nsqlookupd), so each is started at the topic's first message.
+// A channel that exists already (a consumer got there first) is left as
+// it is, and so is one a consumer has used before the rewind (what a
+// consumer joining between the check and the rewind was sent may come
+// again: at-least-once, as ever).
 func (n *NSQD) createChannels(topic string, channels []string) {
 	t, ok := n.eng.ExistingTopic(topic)
 	if !ok {
 		return
 	}
 	for _, name := range channels {
-		if _, err := t.GetChannel(name); err != nil {
+		if _, exists := t.ExistingChannel(name); exists {
+			continue
+		}
+		c, err := t.GetChannel(name)
+		if err != nil {
 			n.logf(LogWarn, "TOPIC(%s): failed to pre-create channel %s from nsqlookupd - %s", topic, name, err)
+			continue
+		}
+		if st := c.Stats(false); st.ClientCount == 0 && st.InFlightCount == 0 && st.FinishCount == 0 {
+			if _, err := c.Rewind(time.Time{}); err != nil {
+				n.logf(LogWarn, "CHANNEL(%s:%s): failed to start at the topic's first message - %s", topic, name, err)
+			}
 		}
 	}
 }

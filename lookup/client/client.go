@@ -66,8 +66,9 @@ type Options struct {
 	// Required.
 	Snapshot func() []Registration
 	// CreateChannels creates, on a topic just created, the channels an
-	// nsqlookupd knows for it (ephemeral ones left out), so that they get
-	// every message from the first one on. Nil disables the query.
+	// nsqlookupd knows for it (ephemeral ones left out); it is called a
+	// round trip after the topic's creation and should start them at the
+	// topic's first message. Nil disables the query.
 	CreateChannels func(topic string, channels []string)
 
 	// PingInterval is the time between PINGs. Default 15s.
@@ -277,7 +278,8 @@ func (c *Client) HTTPAddresses() []string {
 // queryChannels asks, in the background, the nsqlookupd which channels
 // the new topic has and creates them. Upstream blocks the topic's
 // creation on this query; the engine cannot wait (it may be on an event
-// loop), so here channels arrive a round trip later.
+// loop), so here channels arrive a round trip later, and CreateChannels
+// is to start them at the topic's first message.
 func (c *Client) queryChannels(topic string) {
 	if c.opts.CreateChannels == nil {
 		return

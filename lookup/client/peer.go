@@ -1,6 +1,7 @@
 package client
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -55,7 +56,10 @@ type peer struct {
 	c    *Client
 	addr string
 	wake chan struct{} // capacity 1: queued changes or a stop
-	quit chan struct{} // closed by stop
+	// ctx is canceled by stop: it ends run and interrupts a dial or a
+	// wait for an answer, so that a dead nsqlookupd never delays Close.
+	ctx    context.Context
+	cancel context.CancelFunc
 
 	mu struct {
 		sync.Mutex
@@ -64,11 +68,16 @@ type peer struct {
 		overflow bool
 		httpAddr string // from the last IDENTIFY answer
 	}
-	stopOnce sync.Once
 }
 
 func newPeer(c *Client, addr string) *peer {
-	return &peer{c: c, addr: addr, wake: make(chan struct{}, 1), quit: make(chan struct{})}
+	parent := c.ctx
+	if parent == nil {
+		parent = context.Background()
+	}
+	p := &peer{c: c, addr: addr, wake: make(chan struct{}, 1)}
+	p.ctx, p.cancel = context.WithCancel(parent)
+	return p
 }
 
 func (p *peer) String() string { return p.addr }
@@ -77,7 +86,7 @@ func (p *peer) logf(level engine.LogLevel, format string, args ...any) {
 	p.c.opts.Logf(level, format, args...)
 }
 
-func (p *peer) stop() { p.stopOnce.Do(func() { close(p.quit) }) }
+func (p *peer) stop() { p.cancel() }
 
 func (p *peer) httpAddress() string {
 	p.mu.Lock()
@@ -158,7 +167,7 @@ func (p *peer) run() {
 			dead = conn.dead
 		}
 		select {
-		case <-p.quit:
+		case <-p.ctx.Done():
 			return
 		case <-retry.C:
 			if conn == nil {
@@ -195,11 +204,12 @@ func (p *peer) run() {
 func (p *peer) connect() (*peerConn, error) {
 	opts := &p.c.opts
 	p.logf(engine.LogInfo, "LOOKUP connecting to %s", p.addr)
-	nc, err := net.DialTimeout("tcp", p.addr, opts.DialTimeout)
+	d := net.Dialer{Timeout: opts.DialTimeout}
+	nc, err := d.DialContext(p.ctx, "tcp", p.addr)
 	if err != nil {
 		return nil, err
 	}
-	conn := newPeerConn(nc, opts.IOTimeout, opts.MaxResponseSize)
+	conn := newPeerConn(p.ctx, nc, opts.IOTimeout, opts.MaxResponseSize)
 	fail := func(err error) (*peerConn, error) {
 		conn.close()
 		return nil, err
@@ -269,6 +279,7 @@ func (e errAnswer) Error() string { return "lookupd returned " + string(e) }
 // peerConn is one connection to an nsqlookupd. Its reader goroutine hands
 // every answer to answers and closes dead when the connection fails.
 type peerConn struct {
+	ctx     context.Context // the peer's: canceled on stop
 	nc      net.Conn
 	timeout time.Duration
 	answers chan []byte // capacity pipelineDepth
@@ -278,8 +289,8 @@ type peerConn struct {
 	once    sync.Once
 }
 
-func newPeerConn(nc net.Conn, timeout time.Duration, maxResponse int) *peerConn {
-	c := &peerConn{nc: nc, timeout: timeout, answers: make(chan []byte, pipelineDepth),
+func newPeerConn(ctx context.Context, nc net.Conn, timeout time.Duration, maxResponse int) *peerConn {
+	c := &peerConn{ctx: ctx, nc: nc, timeout: timeout, answers: make(chan []byte, pipelineDepth),
 		dead: make(chan struct{}), closed: make(chan struct{})}
 	go c.readLoop(maxResponse)
 	return c
@@ -347,6 +358,8 @@ func (c *peerConn) read() ([]byte, error) {
 		return nil, c.err
 	case <-t.C:
 		return nil, errors.New("timed out waiting for nsqlookupd")
+	case <-c.ctx.Done():
+		return nil, c.ctx.Err()
 	}
 }
 
