@@ -101,7 +101,7 @@ func runAndKill(t *testing.T, dir string, n int) uint64 {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	timer := time.AfterFunc(60*time.Second, func() { _ = cmd.Process.Kill() })
+	timer := time.AfterFunc(120*time.Second, func() { _ = cmd.Process.Kill() })
 	defer timer.Stop()
 	sc := bufio.NewScanner(stdout)
 	var last uint64

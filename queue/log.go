@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"hash/crc32"
+	"math"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -35,7 +36,7 @@ var (
 // one, for example).
 //
 // The zero Pos is a valid argument to Read: it means "from the oldest stored
-// record".
+// record". A Pos is a plain value; it stays meaningful across restarts.
 type Pos struct {
 	Seq uint64
 	Seg uint64
@@ -43,7 +44,9 @@ type Pos struct {
 }
 
 // Record is one record returned by Read. It is a plain value, safe to copy
-// and to hand to other goroutines; the bytes Data points to are not.
+// and to hand to other goroutines. The bytes Data points to never change
+// while the segment lives, so any number of goroutines may read them
+// concurrently; nobody may write them.
 type Record struct {
 	// Pos is where this record is.
 	Pos Pos
@@ -82,14 +85,20 @@ type Log struct {
 	trailer int // bytes reserved at the end of a segment (trailerSize, 0 in memory)
 	window  int // reservation / prefault unit (page multiple)
 
+	closed atomic.Bool
+	table  atomic.Pointer[segTable] // nil once closed; changes once per segment
+
+	// The fields are grouped by writer, each group on its own cache lines, so
+	// that an Append (which writes w) does not invalidate the line readers
+	// load hSeq and table from. Measured with BenchmarkReadWhileAppending:
+	// 36 ns/op unpadded, 30 ns/op padded (and the appender got faster too).
+	_ [64]byte
+
 	// The committed head, written by Commit under a seqlock: hVer is odd
 	// while the fields change. Read needs only hSeq (which Commit stores last).
 	hVer, hSeq, hSeg, hOff atomic.Uint64
 	hTotal                 atomic.Int64 // bytes appended up to the committed head
-
-	deleted atomic.Int64 // bytes of segments removed by DeleteBefore
-	closed  atomic.Bool
-	table   atomic.Pointer[segTable] // nil once closed
+	_                      [64]byte
 
 	// w is the appender's state, owned by the goroutine calling Append.
 	w struct {
@@ -101,7 +110,12 @@ type Log struct {
 		total     int64  // bytes appended over the life of this Log value, plus those found by Open
 		committed uint64 // w.seq at the last Commit
 	}
+	_ [64]byte
 
+	deleted atomic.Int64 // bytes of segments removed by DeleteBefore
+
+	// mu serialises the writers of the segment table (a segment switch,
+	// DeleteBefore) and guards the fields below and segment.path/temp.
 	mu struct {
 		sync.Mutex
 		doomed   []*segment // out of the table; waiting to be unmapped (and removed)
@@ -122,6 +136,7 @@ type Log struct {
 	// Background goroutine (file mode, unless Options.NoPrefault).
 	spare      atomic.Pointer[segment] // pre-created next segment, taken by the appender
 	spareSeq   int                     // names spare files; background-owned
+	pfWindow   int                     // current prefault window; background-owned
 	wake       chan struct{}
 	stop       chan struct{}
 	done       chan struct{}
@@ -155,6 +170,7 @@ func Open(dir string, opts Options) (*Log, error) {
 		window:  int(o.PrefaultBytes),
 		dirfd:   -1,
 	}
+	l.pfWindow = l.window
 	if l.mem {
 		s := l.newMemSegment(0, l.segSize)
 		l.install([]*segment{s}, 0, 0)
@@ -209,6 +225,7 @@ func (l *Log) install(segs []*segment, end int, head uint64) {
 func (l *Log) newMemSegment(id uint64, size int) *segment {
 	s := &segment{id: id, data: make([]byte, size), fd: -1}
 	s.reserved.Store(int64(size))
+	s.wakeAt.Store(math.MaxInt64) // nobody to wake
 	return s
 }
 
@@ -258,15 +275,18 @@ func (l *Log) Append(parts ...[]byte) (Pos, error) {
 	s := w.seg
 	rec := s.data[off:end]
 	binary.LittleEndian.PutUint64(rec[8:16], w.seq)
-	crc := crc32.Update(0, castagnoli, rec[8:16])
 	o := hdrSize
 	for _, p := range parts {
 		o += copy(rec[o:], p)
-		crc = crc32.Update(crc, castagnoli, p)
 	}
 	// Padding bytes are already zero: segments start zeroed and Open zeroes
 	// whatever follows the last valid record.
-	binary.LittleEndian.PutUint32(rec[4:8], crc)
+	//
+	// The CRC covers seq and payload, which are contiguous in the segment;
+	// computing it there rather than over parts keeps parts from escaping
+	// (crc32 calls through a function variable), so callers may pass stack
+	// buffers without them moving to the heap.
+	binary.LittleEndian.PutUint32(rec[4:8], crc32.Checksum(rec[8:hdrSize+n], castagnoli))
 	binary.LittleEndian.PutUint32(rec[0:4], uint32(n))
 
 	pos := Pos{Seq: w.seq, Seg: s.id, Off: uint32(off)}
@@ -629,9 +649,10 @@ func (t *segTable) findSeq(seq uint64) int {
 // DeleteBefore deletes every whole segment all of whose records have Seq <
 // p.Seq; the active segment is never deleted. The segments leave the table
 // at once (First and Size change); the background goroutine unmaps them and
-// removes their files shortly after (by the next Sync or Close at the
-// latest), and the next Sync fsyncs the directory. DeleteBefore itself makes
-// no syscall, so it may be called from an event loop.
+// removes their files shortly after (with Options.NoPrefault: at the next
+// Sync; in any case at Close), and the next Sync fsyncs the directory.
+// DeleteBefore itself makes no syscall, so it may be called from an event
+// loop. In memory the segments are simply dropped for the GC.
 //
 // The caller guarantees that no Read of a record below p is running or will
 // run again, and that no Record.Data of such a record is still in use. p.Seq

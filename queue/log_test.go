@@ -268,14 +268,23 @@ func TestDeleteBefore(t *testing.T) {
 	forModes(t, Options{SegmentSize: 1024}, func(t *testing.T, dir string, opts Options) {
 		l := mustOpen(t, dir, opts)
 		appendN(t, l, 1000)
-		var poss []Pos
+		var poss, nexts []Pos
 		for p := l.First(); ; {
 			r, err := l.Read(p)
 			if err != nil {
 				break
 			}
 			poss = append(poss, r.Pos)
+			nexts = append(nexts, r.Next)
 			p = r.Next
+		}
+		for _, seq := range []uint64{0, 1, 499, 500, 998, 999} {
+			if p, err := l.Seek(seq); err != nil || p != poss[seq] {
+				t.Fatalf("Seek(%d) = %+v %v, want %+v", seq, p, err, poss[seq])
+			}
+		}
+		if p, err := l.Seek(5000); err != nil || p != l.Head() {
+			t.Fatalf("Seek beyond head: %+v %v", p, err)
 		}
 		size0, segs0 := l.Size(), len(l.table.Load().segs)
 		if err := l.DeleteBefore(poss[500]); err != nil {
@@ -289,6 +298,15 @@ func TestDeleteBefore(t *testing.T) {
 			t.Fatalf("nothing deleted: first %+v size %d/%d", first, l.Size(), size0)
 		}
 		readAll(t, l)
+		// The end of the last deleted segment still leads to First.
+		if prev := nexts[first.Seq-1]; prev.Seg == first.Seg {
+			t.Fatalf("expected %+v to be in a deleted segment", prev)
+		} else if r, err := l.Read(prev); err != nil || r.Pos != first {
+			t.Fatalf("read %+v: %+v %v", prev, r.Pos, err)
+		}
+		if p, err := l.Seek(first.Seq - 1); err != nil || p != first {
+			t.Fatalf("Seek below first: %+v %v", p, err)
+		}
 		// Below First: the record at First.
 		for _, p := range []Pos{{}, poss[0], {Seq: first.Seq - 1, Seg: 0, Off: 8}} {
 			r, err := l.Read(p)

@@ -67,7 +67,8 @@ type Options struct {
 }
 
 // Validate reports whether o is acceptable to Open. Zero values are valid
-// (they select the documented defaults).
+// (they select the documented defaults). It only reads o, so it is safe for
+// concurrent use.
 func (o *Options) Validate() error {
 	if o.SegmentSize != 0 && (o.SegmentSize < MinSegmentSize || o.SegmentSize > MaxSegmentSize) {
 		return fmt.Errorf("queue: SegmentSize %d out of range [%d, %d]", o.SegmentSize, MinSegmentSize, MaxSegmentSize)

@@ -99,7 +99,9 @@ func (osFS) Pread(fd int, b []byte, off int64) (int, error) {
 	return n, nil
 }
 
-func (osFS) Ftruncate(fd int, size int64) error { return retryEINTR(func() error { return unix.Ftruncate(fd, size) }) }
+func (osFS) Ftruncate(fd int, size int64) error {
+	return retryEINTR(func() error { return unix.Ftruncate(fd, size) })
+}
 
 func (osFS) Fallocate(fd int, off, n int64) error { return fallocate(fd, off, n) }
 

@@ -20,7 +20,9 @@ type segError struct {
 	err error
 }
 
-func (e *segError) Error() string { return fmt.Sprintf("queue: %s segment %020d: %v", e.op, e.id, e.err) }
+func (e *segError) Error() string {
+	return fmt.Sprintf("queue: %s segment %020d: %v", e.op, e.id, e.err)
+}
 func (e *segError) Unwrap() error { return e.err }
 
 // createSegment creates, sizes (sparse) and maps a new segment file: named
@@ -53,6 +55,9 @@ func (l *Log) createSegment(id uint64, size int, spare bool) (*segment, error) {
 	s := &segment{id: id, data: data, fd: fd, path: path, temp: spare}
 	if l.noFalloc.Load() {
 		s.reserved.Store(int64(size))
+	}
+	if l.opts.NoPrefault {
+		s.wakeAt.Store(math.MaxInt64) // nobody to wake
 	}
 	return s, nil
 }

@@ -29,7 +29,9 @@ func FuzzRecover(f *testing.F) {
 				t.Fatal(err)
 			}
 		}
-		opts := Options{SegmentSize: 512, NoPrefault: true}
+		// Durability is not under test here; skipping fsync keeps the
+		// fuzzer fast.
+		opts := Options{SegmentSize: 512, NoPrefault: true, fs: noSyncFS{}}
 		l, err := Open(dir, opts)
 		if err != nil {
 			return
@@ -183,3 +185,9 @@ func TestWriteFuzzSeeds(t *testing.T) {
 		}
 	}
 }
+
+// noSyncFS is the real file system without msync and fsync.
+type noSyncFS struct{ osFS }
+
+func (noSyncFS) Msync([]byte) error { return nil }
+func (noSyncFS) Fsync(int) error    { return nil }

@@ -49,10 +49,10 @@ func parseSegName(name string) (uint64, bool) {
 	return id, err == nil
 }
 
-// recordCRC is the CRC-32C of a record's seq field (hdr[8:16]) followed by its
-// payload.
-func recordCRC(seqField, payload []byte) uint32 {
-	return crc32.Update(crc32.Update(0, castagnoli, seqField), castagnoli, payload)
+// recordCRCAt is the CRC-32C of the record at data[off:] with an n-byte
+// payload: of its seq field followed by its payload, which are contiguous.
+func recordCRCAt(data []byte, off, n int) uint32 {
+	return crc32.Checksum(data[off+8:off+hdrSize+n], castagnoli)
 }
 
 // parseRecord validates the record at data[off:] against the expected seq.
@@ -70,7 +70,7 @@ func parseRecord(data []byte, off int, seq uint64, checkCRC bool) int {
 	if n > len(data)-off-hdrSize {
 		return -1
 	}
-	if checkCRC && recordCRC(h[8:16], data[off+hdrSize:off+hdrSize+n]) != binary.LittleEndian.Uint32(h[4:8]) {
+	if checkCRC && recordCRCAt(data, off, n) != binary.LittleEndian.Uint32(h[4:8]) {
 		return -1
 	}
 	return n
@@ -165,9 +165,12 @@ type segment struct {
 	path string // current file name (a spare name until renamed)
 	temp bool   // still named as a spare; the background goroutine renames it
 
-	// Guarded by Log.syncMu.
-	sealedSynced bool // trailer written: every record is durable
-	unmapOnly    bool // in Log.mu.doomed: the file lives on in another segment value; only unmap
+	// Guarded by Log.syncMu (set by Open before anything runs).
+	sealedSynced bool // trailer written (or impossible): Sync is done with it
+
+	// Set under Log.mu before the segment goes on Log.mu.doomed; read by
+	// the reaper after it takes it from there.
+	unmapOnly bool // the file and fd live on in another segment value: only unmap
 }
 
 // raiseReserved sets s.reserved to at least v.
