@@ -3,6 +3,9 @@ package nsqd
 import (
 	"fmt"
 	"net"
+	"net/http"
+	"os"
+	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
@@ -275,4 +278,89 @@ func TestStatsdOptionsValidate(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "--statsd-interval") || !strings.Contains(err.Error(), "--e2e-processing-latency-window-time") {
 		t.Fatalf("Validate: %v", err)
 	}
+}
+
+// TestStatsdDifferential runs one workload on this nsqd and on an upstream
+// v1.3.0 nsqd (NSQD_UPSTREAM_BIN) and compares their first statsd push
+// packet by packet: same names, types, values, order and packet
+// boundaries (memory figures and the port in the prefix masked).
+func TestStatsdDifferential(t *testing.T) {
+	bin := os.Getenv("NSQD_UPSTREAM_BIN")
+	if bin == "" {
+		t.Skip("set NSQD_UPSTREAM_BIN to an upstream nsqd v1.3.0 binary")
+	}
+	theirSink, ourSink := newStatsdSink(t), newStatsdSink(t)
+	theirHTTP := startUpstreamNSQD(t, bin, "--statsd-address="+theirSink.addr(), "--statsd-interval=2s",
+		"--statsd-udp-packet-size=300", "--broadcast-address=bh", "--e2e-processing-latency-percentile=1.0,0.99,0.5")
+	n := startNSQD(t, func(o *Options) {
+		o.StatsdAddress, o.StatsdInterval, o.StatsdUDPPacketSize = ourSink.addr(), 2*time.Second, 300
+		o.BroadcastAddress, o.E2EProcessingLatencyPercentiles = "bh", []float64{1, 0.99, 0.5}
+	})
+	for _, addr := range []string{theirHTTP, n.HTTPAddr().String()} {
+		for _, step := range []struct{ path, body string }{
+			{"/topic/create?topic=t1", ""}, {"/channel/create?topic=t1&channel=c1", ""},
+			// DPUB first: a channel's depth counts a deferred message its
+			// cursor has not reached (see docs/COMPATIBILITY.md)
+			{"/channel/create?topic=t1&channel=c2", ""}, {"/pub?topic=t1&defer=60000", "later"},
+			{"/pub?topic=t1", "hello"}, {"/channel/pause?topic=t1&channel=c2", ""},
+			{"/pub?topic=e%23ephemeral", "e"},
+		} {
+			resp, err := http.Post("http://"+addr+step.path, "", strings.NewReader(step.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("%s %s: %d", addr, step.path, resp.StatusCode)
+			}
+		}
+	}
+	prefix, mem := regexp.MustCompile(`nsq\.bh_\d+\.`), regexp.MustCompile(`(mem\.\w+):\d+`)
+	firstPush := func(s *statsdSink) string {
+		var push []string
+		waitFor(t, "a whole push", func() bool {
+			_, _, packets := s.snapshot()
+			push = push[:0]
+			for _, p := range packets {
+				push = append(push, mem.ReplaceAllString(prefix.ReplaceAllString(p, "P."), "$1:N"))
+				if strings.Contains(p, "mem.gc_runs") {
+					return true
+				}
+			}
+			return false
+		})
+		return strings.Join(push, "(end of packet)\n")
+	}
+	if theirs, ours := firstPush(theirSink), firstPush(ourSink); theirs != ours {
+		t.Errorf("first push differs:\nupstream:\n%s\nours:\n%s", theirs, ours)
+	}
+}
+
+// startUpstreamNSQD runs an upstream nsqd binary on free local ports with
+// extra arguments and returns its HTTP address.
+func startUpstreamNSQD(t *testing.T, bin string, args ...string) string {
+	t.Helper()
+	var addrs [2]string
+	for i := range addrs {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addrs[i] = ln.Addr().String()
+		ln.Close()
+	}
+	dir := t.TempDir()
+	cmd := exec.Command(bin, append([]string{"--data-path=" + dir, "--http-address=" + addrs[0], "--tcp-address=" + addrs[1]}, args...)...)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	waitFor(t, "upstream nsqd", func() bool {
+		resp, err := http.Get("http://" + addrs[0] + "/ping")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil
+	})
+	return addrs[0]
 }
