@@ -77,6 +77,8 @@ func (l *NSQLookupd) newHTTPHandler() http.Handler {
 	rt.handle(post, "/channel/create", l.v1(l.createChannel))
 	rt.handle(post, "/channel/delete", l.v1(l.deleteChannel))
 	rt.handle(post, "/topic/tombstone", l.v1(l.tombstone))
+	// not in upstream; not logged, as scrapers call it all the time
+	rt.handle(get, "/metrics", http.HandlerFunc(l.metrics))
 
 	rt.handle(get, "/debug/pprof", http.HandlerFunc(pprof.Index))
 	rt.handle(get, "/debug/pprof/cmdline", http.HandlerFunc(pprof.Cmdline))
