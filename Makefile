@@ -1,7 +1,7 @@
 # The two commands a new machine needs: `make run` and `make test`.
 GO        ?= go
 BIN       := bin
-BINARIES  := nsqd
+BINARIES  := nsqd nsqlookupd
 DATA      ?= $(CURDIR)/data
 GOFLAGS   ?=
 export GOFLAGS
@@ -14,13 +14,19 @@ build:
 	@mkdir -p $(BIN)
 	$(GO) build -o $(BIN)/ $(addprefix ./cmd/,$(BINARIES))
 
-# Builds and starts a local nsqd with sensible defaults (TCP 4150, HTTP
-# 4151, data in ./data/nsqd). nsqlookupd and nsqadmin join here when their
-# issues land. Ctrl-C stops everything.
+# Builds and starts a local cluster of one: nsqlookupd (TCP 4160, HTTP
+# 4161), then an nsqd (TCP 4150, HTTP 4151, data in ./data/nsqd)
+# registered with it; nsqadmin joins when its issue lands. Everything
+# listens on 127.0.0.1 and broadcasts 127.0.0.1, so consumers that find
+# nsqd through nsqlookupd can reach it. Ctrl-C stops both.
 run: build
 	@mkdir -p $(DATA)/nsqd
-	@echo "nsqd: tcp 127.0.0.1:4150  http http://127.0.0.1:4151  data $(DATA)/nsqd"
-	$(BIN)/nsqd --tcp-address=127.0.0.1:4150 --http-address=127.0.0.1:4151 --data-path=$(DATA)/nsqd
+	@echo "nsqlookupd: tcp 127.0.0.1:4160  http http://127.0.0.1:4161"
+	@echo "nsqd:       tcp 127.0.0.1:4150  http http://127.0.0.1:4151  data $(DATA)/nsqd  (registered with nsqlookupd)"
+	@$(BIN)/nsqlookupd --tcp-address=127.0.0.1:4160 --http-address=127.0.0.1:4161 --broadcast-address=127.0.0.1 & lookupd=$$!; \
+	  trap 'kill $$lookupd 2>/dev/null; wait $$lookupd' EXIT INT TERM; \
+	  $(BIN)/nsqd --tcp-address=127.0.0.1:4150 --http-address=127.0.0.1:4151 --data-path=$(DATA)/nsqd \
+	    --broadcast-address=127.0.0.1 --lookupd-tcp-address=127.0.0.1:4160
 
 # Installs what the tests need, then runs every test: formatting and vet,
 # the unit and integration tests with the race detector, and go-nsq's own

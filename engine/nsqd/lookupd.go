@@ -36,13 +36,7 @@ func (n *NSQD) newLookupClient(opts *Options) *client.Client {
 // nsqlookupd then refuses).
 func (n *NSQD) startLookupd(tcpAddr, httpAddr net.Addr) {
 	o := n.opts
-	tcpPort, httpPort := o.BroadcastTCPPort, o.BroadcastHTTPPort
-	if a, ok := tcpAddr.(*net.TCPAddr); ok && tcpPort == 0 {
-		tcpPort = a.Port
-	}
-	if a, ok := httpAddr.(*net.TCPAddr); ok && httpPort == 0 {
-		httpPort = a.Port
-	}
+	tcpPort, httpPort := broadcastPort(o.BroadcastTCPPort, tcpAddr), broadcastPort(o.BroadcastHTTPPort, httpAddr)
 	hostname, _ := os.Hostname()
 	n.lookupd.SetIdentity(lookupdoc.Identity{
 		BroadcastAddress: o.BroadcastAddress,
@@ -52,6 +46,29 @@ func (n *NSQD) startLookupd(tcpAddr, httpAddr net.Addr) {
 		Version:          Version,
 	})
 	n.lookupd.Start()
+}
+
+func broadcastPort(configured int, bound net.Addr) int {
+	if a, ok := bound.(*net.TCPAddr); ok && configured == 0 {
+		return a.Port
+	}
+	return configured
+}
+
+// broadcastPortConfig answers GET /config/broadcast_tcp_port and
+// broadcast_http_port as upstream, whose options hold the bound ports once
+// it listens.
+func (n *NSQD) broadcastPortConfig(opt string) (int, bool) {
+	if n.tcp == nil || n.httpLn == nil {
+		return 0, false
+	}
+	switch opt {
+	case "broadcast_tcp_port":
+		return broadcastPort(n.opts.BroadcastTCPPort, n.tcp.Addr()), true
+	case "broadcast_http_port":
+		return broadcastPort(n.opts.BroadcastHTTPPort, n.httpLn.Addr()), true
+	}
+	return 0, false
 }
 
 // onChange is the engine's OnChange: it must not block, and the client's

@@ -311,6 +311,9 @@ func portOf(a net.Addr) int {
 // as upstream; the two options that can change at run time come from
 // their live values.
 func (n *NSQD) getConfig(opt string) (any, bool) {
+	if v, ok := n.broadcastPortConfig(opt); ok {
+		return v, true
+	}
 	n.mu.Lock()
 	switch opt {
 	case "nsqlookupd_tcp_addresses":

@@ -651,4 +651,19 @@ func TestBroadcastOptions(t *testing.T) {
 	if !strings.Contains(body, `"broadcast_address":"nsqd-b.example","tcp_port":14150,"http_port":14151,"version":"1.3.0"`) {
 		t.Fatalf("/lookup %s", body)
 	}
+	// GET /config shows the ports registered: the configured ones, or (as
+	// upstream, whose options hold them once bound) the bound ones.
+	plain := startNSQD(t, nil, nil)
+	for _, tc := range []struct {
+		n         *nsqd.NSQD
+		opt, want string
+	}{
+		{n, "broadcast_tcp_port", "14150"}, {n, "broadcast_http_port", "14151"},
+		{plain, "broadcast_tcp_port", strconv.Itoa(port(plain.TCPAddr()))},
+		{plain, "broadcast_http_port", strconv.Itoa(port(plain.HTTPAddr()))},
+	} {
+		if code, body := nsqdHTTP(t, tc.n, "GET", "/config/"+tc.opt, ""); code != 200 || body != tc.want {
+			t.Errorf("GET /config/%s: %d %s, want %s", tc.opt, code, body, tc.want)
+		}
+	}
 }
