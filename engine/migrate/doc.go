@@ -25,10 +25,11 @@
 // Each upstream topic becomes one topic log. Channel backlogs are appended
 // first, then the topic's backlog. Every channel's cursor starts where the
 // topic backlog starts, so it delivers all of it. One channel, the one with
-// the largest backlog, has its backlog placed right before the topic's and
-// its cursor at the start of it; every other channel lists its backlog as
-// pending entries of its checkpoint, which the engine delivers to that
-// channel alone. A topic with no channel holds its backlog for its first
+// the largest backlog, has the never-delivered part of its backlog placed
+// right before the topic's and its cursor at the start of it; every other
+// channel backlog (and that channel's messages with attempts > 0, which a
+// cursor could not carry) becomes pending entries of the checkpoint, which
+// the engine delivers to that channel alone. A topic with no channel holds its backlog for its first
 // channel. Paused flags are kept: a paused topic's pause point is the start
 // of its backlog, so channels still deliver their own backlogs. Message IDs
 // become the log's sequence numbers (upstream IDs are not kept); timestamps

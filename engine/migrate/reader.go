@@ -173,7 +173,7 @@ const readBufSize = 256 << 10
 // record ends its file (upstream skips the rest of a file it cannot parse);
 // warn reports the bytes lost. buf is scratch space, returned (perhaps
 // grown) for reuse; the message passed to fn aliases it.
-func (p *dqPlan) each(buf []byte, warn func(format string, args ...any), fn func(m *UpstreamMessage) error) ([]byte, error) {
+func (p *dqPlan) each(buf []byte, warn func(format string, args ...any), fn func(m UpstreamMessage) error) ([]byte, error) {
 	for _, s := range p.spans {
 		f, err := os.Open(s.path)
 		if err != nil {
@@ -191,7 +191,7 @@ func (p *dqPlan) each(buf []byte, warn func(format string, args ...any), fn func
 			if err != nil {
 				return err
 			}
-			return fn(&m)
+			return fn(m)
 		})
 		_ = f.Close()
 		if err != nil {

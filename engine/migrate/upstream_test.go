@@ -2,7 +2,12 @@ package migrate
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -97,5 +102,116 @@ func TestParseDQFileName(t *testing.T) {
 		if q != c.queue || n != c.num || meta != c.meta || ok != c.ok {
 			t.Errorf("parseDQFileName(%q) = %q %d %v %v", c.in, q, n, meta, ok)
 		}
+	}
+}
+
+// goldenDir holds a data path left by upstream's nsqd v1.3.0 itself
+// (--max-bytes-per-file=200, --mem-queue-size=2): topic seed with channel
+// ch, paused, 8 messages published, 1 and 3 finished, 2 in flight at
+// SIGTERM; topic held, paused, no channel, 3 messages. ':' in file names is
+// stored as '+' (not a valid name character) for portable checkouts.
+const goldenDir = "testdata/upstream-v1.3.0"
+
+func copyGolden(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	ents, err := os.ReadDir(goldenDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, de := range ents {
+		b, err := os.ReadFile(filepath.Join(goldenDir, de.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, strings.ReplaceAll(de.Name(), "+", ":")), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// fileMessages decodes every record of upstream data files.
+func fileMessages(t *testing.T, paths ...string) []UpstreamMessage {
+	t.Helper()
+	var out []UpstreamMessage
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for len(b) > 0 {
+			payload, n, err := splitRecord(b)
+			if err != nil {
+				t.Fatalf("%s: %v", p, err)
+			}
+			m, err := decodeMessage(payload)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, m)
+			b = b[n:]
+		}
+	}
+	return out
+}
+
+// TestWriterMatchesUpstream: given the messages upstream wrote, our writer
+// produces upstream's files byte for byte: nsqd.dat, the metadata files and
+// the data files, rolled over at the same places.
+func TestWriterMatchesUpstream(t *testing.T) {
+	up := copyGolden(t)
+	var md UpstreamMetadata
+	b, err := os.ReadFile(filepath.Join(up, metadataFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &md); err != nil {
+		t.Fatal(err)
+	}
+	ch := fileMessages(t, filepath.Join(up, dqDataName("seed:ch", 0)), filepath.Join(up, dqDataName("seed:ch", 1)))
+	held := fileMessages(t, filepath.Join(up, dqDataName("held", 0)))
+	ours := t.TempDir()
+	err = WriteUpstream(ours, md, 200, map[string]UpstreamQueue{
+		"seed":    {},
+		"seed:ch": {Consumed: ch[:1], Backlog: ch[1:]},
+		"held":    {Backlog: held},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := os.ReadDir(up)
+	got, _ := os.ReadDir(ours)
+	if len(got) != len(want) {
+		t.Fatalf("wrote %d files, upstream %d", len(got), len(want))
+	}
+	for _, de := range want {
+		w, _ := os.ReadFile(filepath.Join(up, de.Name()))
+		g, err := os.ReadFile(filepath.Join(ours, de.Name()))
+		if err != nil || !bytes.Equal(g, w) {
+			t.Errorf("%s: wrote %q (%v), upstream %q", de.Name(), g, err, w)
+		}
+	}
+}
+
+// TestImportUpstreamGolden imports the data path upstream left.
+func TestImportUpstreamGolden(t *testing.T) {
+	dir := copyGolden(t)
+	if _, err := Import(dir, 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	got, attempts, paused := delivered(t, dir)
+	want := map[string][]string{
+		"seed/ch": {"seed message 2", "seed message 4", "seed message 5", "seed message 6", "seed message 7", "seed message 8"},
+		"held/":   {"held message 1", "held message 2", "held message 3"},
+	}
+	if len(got) != len(want) || !slices.Equal(got["seed/ch"], want["seed/ch"]) || !slices.Equal(got["held/"], want["held/"]) {
+		t.Fatalf("delivered %q, want %q", got, want)
+	}
+	if attempts["seed message 2"] != 1 {
+		t.Errorf("the message in flight at upstream's shutdown has attempts %d, want 1", attempts["seed message 2"])
+	}
+	if !paused["seed/ch"] || !paused["held"] || len(paused) != 2 {
+		t.Errorf("paused %v, want seed/ch and held", paused)
 	}
 }
