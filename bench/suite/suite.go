@@ -23,6 +23,7 @@ import (
 	"github.com/nsqfast/nsq/bench"
 	"github.com/nsqfast/nsq/bench/broker"
 	"github.com/nsqfast/nsq/bench/fake"
+	"github.com/nsqfast/nsq/bench/flame"
 	"github.com/nsqfast/nsq/bench/report"
 	"github.com/nsqfast/nsq/bench/scenario"
 )
@@ -348,6 +349,15 @@ func (p *profiler) start(expected time.Duration) {
 					return
 				}
 				p.files = append(p.files, name)
+				// And its flame graph, when it parses (a fake may serve
+				// anything).
+				if prof, perr := flame.Parse(buf.Bytes()); perr == nil {
+					svg := strings.TrimSuffix(name, ".pprof") + ".svg"
+					title := fmt.Sprintf("%s: %s of %s", p.tag, k.what, p.target.TCPAddr())
+					if werr := os.WriteFile(filepath.Join(p.o.Out, svg), flame.SVG(prof, flame.Options{Title: title, Index: -1}), 0o644); werr == nil {
+						p.files = append(p.files, svg)
+					}
+				}
 			}
 		}()
 	}

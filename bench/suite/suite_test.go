@@ -126,7 +126,8 @@ func TestProfiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	ours, up := rep.Runs[0], rep.Runs[1]
-	if len(ours.Profiles) != 2 {
+	// Each profile and its flame graph.
+	if len(ours.Profiles) != 4 {
 		t.Errorf("our nsqd: profiles %v, notes %v", ours.Profiles, ours.Notes)
 	}
 	if len(up.Profiles) != 1 || !strings.HasSuffix(up.Profiles[0], ".cpu.pprof") {

@@ -7,6 +7,7 @@
 //	nsq_bench --nsqd-bin=bin/nsqd --ref-nsqd=/tmp/upstream-nsqd --rounds=3
 //	nsq_bench --nsqd-tcp-address=10.0.0.5:4150 --nsqd-http-address=10.0.0.5:4151 --scenarios=pub,sub
 //	nsq_bench --sink --scenarios=pub,mpub,sub              # the load client's own ceiling
+//	nsq_bench flame results/pub-ours-r1.cpu.pprof > flame.svg   # a profile as a flame graph
 //
 // `make bench` and `make bench-compare` run it; docs/BENCHMARKS.md
 // describes the method.
@@ -25,6 +26,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/nsqfast/nsq/bench/flame"
 	"github.com/nsqfast/nsq/bench/report"
 	"github.com/nsqfast/nsq/bench/scenario"
 	"github.com/nsqfast/nsq/bench/suite"
@@ -43,6 +45,9 @@ func (l *listFlag) Set(s string) error { *l = append(*l, s); return nil }
 
 // run is main without the process: it returns the exit status.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "flame" {
+		return flameCmd(args[1:], stdout, stderr)
+	}
 	fs := flag.NewFlagSet("nsq_bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (
@@ -142,6 +147,47 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "nsq_bench:", err)
+		return 1
+	}
+	return 0
+}
+
+// flameCmd renders a pprof profile as an SVG flame graph on stdout.
+func flameCmd(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("nsq_bench flame", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: nsq_bench flame [flags] profile.pprof > flame.svg")
+		fs.PrintDefaults()
+	}
+	title := fs.String("title", "", "title (default: the file name)")
+	index := fs.Int("index", -1, "sample value to draw, by position (default: the profile's default)")
+	width := fs.Int("width", 1200, "width in pixels")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return 2
+	}
+	data, err := os.ReadFile(fs.Arg(0))
+	if err != nil {
+		fmt.Fprintln(stderr, "nsq_bench flame:", err)
+		return 1
+	}
+	p, err := flame.Parse(data)
+	if err != nil {
+		fmt.Fprintln(stderr, "nsq_bench flame:", err)
+		return 1
+	}
+	if *title == "" {
+		*title = filepath.Base(fs.Arg(0))
+	}
+	if _, err := stdout.Write(flame.SVG(p, flame.Options{Title: *title, Index: *index, Width: *width})); err != nil {
+		fmt.Fprintln(stderr, "nsq_bench flame:", err)
 		return 1
 	}
 	return 0

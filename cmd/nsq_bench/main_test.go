@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"testing"
 
@@ -49,5 +50,31 @@ func TestUsageErrors(t *testing.T) {
 		if code := run(context.Background(), args, &stdout, &stderr); code != 2 {
 			t.Errorf("%v: exit %d, want 2 (%s)", args, code, stderr.String())
 		}
+	}
+}
+
+func TestFlame(t *testing.T) {
+	dir := t.TempDir()
+	prof := filepath.Join(dir, "heap.pprof")
+	f, err := os.Create(prof)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	var stdout, stderr strings.Builder
+	if code := run(context.Background(), []string{"flame", "--title=heap", prof}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	if !strings.HasPrefix(stdout.String(), "<svg") || !strings.Contains(stdout.String(), ">heap</text>") {
+		t.Fatalf("output %.200s", stdout.String())
+	}
+	if code := run(context.Background(), []string{"flame", filepath.Join(dir, "missing")}, &stdout, &stderr); code != 1 {
+		t.Fatalf("missing file: exit %d", code)
+	}
+	if code := run(context.Background(), []string{"flame"}, &stdout, &stderr); code != 2 {
+		t.Fatalf("no file: exit %d", code)
 	}
 }
