@@ -12,6 +12,10 @@ import (
 type Memory struct {
 	RSS  int64 // VmRSS, bytes
 	Peak int64 // VmHWM, the peak RSS since start, bytes
+	// Anon is RssAnon: the resident memory that is not file pages. A
+	// broker that maps its data files (ours) counts those pages in RSS
+	// although the kernel can drop them at any time; Anon leaves them out.
+	Anon int64
 }
 
 // ProcMemory reads /proc/<pid>/status (Linux only).
@@ -26,7 +30,7 @@ func ProcMemory(pid int) (Memory, error) {
 	return parseStatus(data)
 }
 
-// parseStatus finds VmRSS and VmHWM ("VmRSS:	  1234 kB") in a
+// parseStatus finds VmRSS, VmHWM and RssAnon ("VmRSS:	  1234 kB") in a
 // /proc/<pid>/status document.
 func parseStatus(data []byte) (Memory, error) {
 	var m Memory
@@ -43,6 +47,8 @@ func parseStatus(data []byte) (Memory, error) {
 			dst = &m.RSS
 		case "VmHWM":
 			dst = &m.Peak
+		case "RssAnon":
+			dst = &m.Anon
 		default:
 			continue
 		}

@@ -6,6 +6,8 @@ const status = `Name:	nsqd
 VmPeak:	 1271516 kB
 VmHWM:	   31200 kB
 VmRSS:	   29876 kB
+RssAnon:	   10000 kB
+RssFile:	   19876 kB
 Threads:	7
 `
 
@@ -14,7 +16,7 @@ func TestParseStatus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.RSS != 29876<<10 || m.Peak != 31200<<10 {
+	if m.RSS != 29876<<10 || m.Peak != 31200<<10 || m.Anon != 10000<<10 {
 		t.Fatalf("%+v", m)
 	}
 	for _, bad := range []string{"", "VmRSS: 12 MB\n", "VmRSS: x kB\n", "VmRSS: -4 kB\n"} {

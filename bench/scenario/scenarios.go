@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"time"
 
@@ -62,13 +63,13 @@ func subScenario(ctx context.Context, e *Env) (*bench.Result, error) {
 	}
 	r := &bench.Result{}
 	r.Add("backlog", float64(p.Backlog), "msgs", "")
-	r.Add("fill_msgs_per_s", fillRate, "msg/s", bench.HigherIsBetter)
+	r.Add("fill_msgs_per_s", math.Round(fillRate), "msg/s", bench.HigherIsBetter)
 	drained, err := e.drain(ctx, r, topic, "drain", p.Backlog, p.Size, nil)
 	if err != nil {
 		return nil, err
 	}
 	r.Rate("sub", p.Backlog, drained, p.Size)
-	r.Add("drain_s", drained, "s", bench.LowerIsBetter)
+	r.Add("drain_s", secs(drained), "s", bench.LowerIsBetter)
 	return r, nil
 }
 
@@ -251,13 +252,13 @@ func connsScenario(ctx context.Context, e *Env) (*bench.Result, error) {
 	}
 	n := float64(p.Conns)
 	if before.rss > 0 && after.rss > 0 {
-		r.Add("rss_per_conn_bytes", float64(after.rss-before.rss)/n, "B", bench.LowerIsBetter)
-		r.Add("rss_mib", float64(after.rss)/(1<<20), "MiB", bench.LowerIsBetter)
+		r.Add("rss_per_conn_bytes", math.Round(float64(after.rss-before.rss)/n), "B", bench.LowerIsBetter)
+		r.Add("rss_mib", mib(after.rss), "MiB", bench.LowerIsBetter)
 	} else {
 		r.Notef("no resident memory figures: the broker's process is not on this machine")
 	}
 	if before.heap > 0 && after.heap > 0 {
-		r.Add("heap_per_conn_bytes", float64(after.heap-before.heap)/n, "B", bench.LowerIsBetter)
+		r.Add("heap_per_conn_bytes", math.Round(float64(after.heap-before.heap)/n), "B", bench.LowerIsBetter)
 	} else {
 		r.Notef("no heap figures: /stats?include_mem=true did not answer")
 	}
@@ -296,7 +297,7 @@ func diskScenario(ctx context.Context, e *Env) (*bench.Result, error) {
 	}
 	r := &bench.Result{}
 	r.Add("backlog_mib", float64(n*int64(p.Size))/(1<<20), "MiB", "")
-	peak := e.watchRSS()
+	peak := e.watchMemory()
 	e.measure(p.Duration)
 	start := bench.Now()
 	if _, err := e.fill(ctx, topic, n, p.Size); err != nil {
@@ -305,33 +306,41 @@ func diskScenario(ctx context.Context, e *Env) (*bench.Result, error) {
 	}
 	r.Rate("write", n, bench.Seconds(bench.Now()-start), p.Size)
 	drained, err := e.drain(ctx, r, topic, "disk", n, p.Size, nil)
-	rss := peak()
+	m := peak()
 	if err != nil {
 		return nil, err
 	}
 	r.Rate("read", n, drained, p.Size)
-	if rss > 0 {
-		r.Add("rss_peak_mib", float64(rss)/(1<<20), "MiB", bench.LowerIsBetter)
+	if m.RSS > 0 {
+		r.Add("rss_peak_mib", mib(m.RSS), "MiB", bench.LowerIsBetter)
+		r.Add("anon_peak_mib", mib(m.Anon), "MiB", bench.LowerIsBetter)
 	}
 	return r, nil
 }
 
-// watchRSS samples the broker's RSS every 50ms until the returned function
-// is called, which returns the largest seen (0 if unknown).
-func (e *Env) watchRSS() func() int64 {
+func mib(b int64) float64 { return math.Round(float64(b)/(1<<20)*10) / 10 }
+
+// secs rounds seconds to the millisecond.
+func secs(s float64) float64 { return math.Round(s*1e3) / 1e3 }
+
+// watchMemory samples the broker's resident memory every 50ms until the
+// returned function is called, which returns the largest RSS and RssAnon
+// seen (0 if unknown).
+func (e *Env) watchMemory() func() broker.Memory {
 	pid := e.Target.PID()
 	if pid == 0 {
-		return func() int64 { return 0 }
+		return func() broker.Memory { return broker.Memory{} }
 	}
 	stop := make(chan struct{})
-	res := make(chan int64, 1)
+	res := make(chan broker.Memory, 1)
 	go func() {
-		var peak int64
+		var peak broker.Memory
 		t := time.NewTicker(50 * time.Millisecond)
 		defer t.Stop()
 		for {
 			if m, err := broker.ProcMemory(pid); err == nil {
-				peak = max(peak, m.RSS)
+				peak.RSS = max(peak.RSS, m.RSS)
+				peak.Anon = max(peak.Anon, m.Anon)
 			}
 			select {
 			case <-stop:
@@ -341,7 +350,7 @@ func (e *Env) watchRSS() func() int64 {
 			}
 		}
 	}()
-	return func() int64 {
+	return func() broker.Memory {
 		close(stop)
 		return <-res
 	}
@@ -374,8 +383,8 @@ func restartScenario(ctx context.Context, e *Env) (*bench.Result, error) {
 	}
 	r := &bench.Result{}
 	r.Add("backlog", float64(p.Backlog), "msgs", "")
-	r.Add("stop_s", rt.Stop.Seconds(), "s", bench.LowerIsBetter)
-	r.Add("start_s", rt.Start.Seconds(), "s", bench.LowerIsBetter)
+	r.Add("stop_s", secs(rt.Stop.Seconds()), "s", bench.LowerIsBetter)
+	r.Add("start_s", secs(rt.Start.Seconds()), "s", bench.LowerIsBetter)
 	seen := bench.NewBitmap(uint64(p.Backlog))
 	subs, err := dialConsumers(ctx, e, p.Consumers, topic, func(int) string { return "restart" }, false, seen)
 	if err != nil {
@@ -404,7 +413,7 @@ func restartScenario(ctx context.Context, e *Env) (*bench.Result, error) {
 	if err := errors.Join(werr, ferr); err != nil {
 		return nil, err
 	}
-	r.Add("redelivered_s", bench.Seconds(subs.last()-start), "s", bench.LowerIsBetter)
+	r.Add("redelivered_s", secs(bench.Seconds(subs.last()-start)), "s", bench.LowerIsBetter)
 	r.Add("lost", float64(seen.Missing()), "msgs", "")
 	r.Add("duplicates", float64(seen.Duplicates()), "msgs", "")
 	if seen.Missing() > 0 {
