@@ -73,6 +73,7 @@ bench-compare: build
 
 fuzz:
 	$(GO) test ./wire/ -run xxx -fuzz FuzzParseCommand -fuzztime 30s
+	$(GO) test ./wire/lookupv1/ -run xxx -fuzz FuzzNext -fuzztime 30s
 
 clean:
 	rm -rf $(BIN)
