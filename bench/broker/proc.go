@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"strconv"
+	"time"
 )
 
 // Memory is a process's resident memory, from /proc/<pid>/status.
@@ -67,4 +68,45 @@ func parseStatus(data []byte) (Memory, error) {
 		return Memory{}, errors.New("broker: no VmRSS in status")
 	}
 	return m, nil
+}
+
+// clockTick is USER_HZ, the unit of /proc/<pid>/stat times: 100 on every
+// Linux architecture Go supports.
+const clockTick = 100
+
+// ProcCPU returns the CPU time (user and system) the process has used,
+// from /proc/<pid>/stat (Linux only).
+func ProcCPU(pid int) (time.Duration, error) {
+	if pid <= 0 {
+		return 0, errors.New("broker: no process")
+	}
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, err
+	}
+	return parseStat(data)
+}
+
+// parseStat reads utime and stime (fields 14 and 15) of a /proc/<pid>/stat
+// line. The command name (field 2) may hold spaces and parentheses, so the
+// fields are counted after its last ')'.
+func parseStat(data []byte) (time.Duration, error) {
+	i := bytes.LastIndexByte(data, ')')
+	if i < 0 {
+		return 0, errors.New("broker: bad stat")
+	}
+	f := bytes.Fields(data[i+1:])
+	// f[0] is field 3 (state); utime and stime are fields 14 and 15.
+	if len(f) < 13 {
+		return 0, errors.New("broker: short stat")
+	}
+	var ticks int64
+	for _, s := range f[11:13] {
+		v, err := strconv.ParseInt(string(s), 10, 64)
+		if err != nil || v < 0 || v > 1<<50 {
+			return 0, errors.New("broker: bad stat times")
+		}
+		ticks += v
+	}
+	return time.Duration(ticks) * time.Second / clockTick, nil
 }

@@ -12,12 +12,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/nsqfast/nsq/bench"
@@ -230,11 +232,15 @@ func runOne(ctx context.Context, o Options, b Broker, sc string, round int, pref
 		return run
 	}
 	prof := &profiler{o: o, target: target, tag: tag}
+	cpu := &cpuMeter{pid: target.PID()}
 	env := scenario.Env{
-		Target:  target,
-		Params:  o.Params,
-		Prefix:  prefix,
-		Measure: prof.start,
+		Target: target,
+		Params: o.Params,
+		Prefix: prefix,
+		Measure: func(d time.Duration) {
+			cpu.start()
+			prof.start(d)
+		},
 		Progress: func(s string) {
 			if o.Overwrite {
 				fmt.Fprintf(o.Progress, "\r\033[K        %s", s)
@@ -244,6 +250,9 @@ func runOne(ctx context.Context, o Options, b Broker, sc string, round int, pref
 		},
 	}
 	res, err := scenario.Run(ctx, sc, env)
+	if res != nil {
+		cpu.stop(res)
+	}
 	run.Profiles, run.Notes = prof.wait()
 	if serr := stop(); serr != nil {
 		run.Notes = append(run.Notes, "stopping the broker: "+serr.Error())
@@ -294,6 +303,57 @@ func startBroker(ctx context.Context, o Options, b Broker, tag string) (broker.T
 		}, nil
 	}
 	return nil, nil, errors.New("suite: broker " + b.Name + " has no binary, address, sink or start function")
+}
+
+// cpuMeter measures the CPU time the broker (when it is a local process)
+// and this process (the load client, and the broker or sink when they run
+// in-process) use from the first measured phase to the end of the
+// scenario, as cores busy on average.
+type cpuMeter struct {
+	pid     int
+	began   time.Time
+	client  time.Duration
+	broker  time.Duration
+	started bool
+}
+
+func (m *cpuMeter) start() {
+	if m.started {
+		return
+	}
+	m.started = true
+	m.began = time.Now()
+	m.client = selfCPU()
+	if m.pid > 0 {
+		m.broker, _ = broker.ProcCPU(m.pid)
+	}
+}
+
+// stop adds broker_cpu_cores and client_cpu_cores to r.
+func (m *cpuMeter) stop(r *bench.Result) {
+	if !m.started {
+		return
+	}
+	wall := time.Since(m.began).Seconds()
+	if wall <= 0 {
+		return
+	}
+	if m.pid > 0 {
+		// A restart changes the process; its CPU time starts again.
+		if b, err := broker.ProcCPU(m.pid); err == nil && b >= m.broker {
+			r.Add("broker_cpu_cores", math.Round((b-m.broker).Seconds()/wall*100)/100, "cores", "")
+		}
+	}
+	r.Add("client_cpu_cores", math.Round((selfCPU()-m.client).Seconds()/wall*100)/100, "cores", "")
+}
+
+// selfCPU is this process's user and system CPU time.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // profiler captures the broker's profiles once per run, from the first
