@@ -2,7 +2,6 @@ package client
 
 import (
 	"fmt"
-	"io"
 	"net"
 	"slices"
 	"strings"
@@ -12,37 +11,17 @@ import (
 
 	"github.com/nsqfast/nsq/engine"
 	"github.com/nsqfast/nsq/lookup"
+	"github.com/nsqfast/nsq/lookup/lookuptest"
 	"github.com/nsqfast/nsq/lookup/registry"
 	"github.com/nsqfast/nsq/wire/lookupdoc"
 	"github.com/nsqfast/nsq/wire/lookupv1"
 )
 
 func startLookupd(t *testing.T, tcpAddr string) *lookup.NSQLookupd {
-	t.Helper()
-	o := lookup.NewOptions()
-	o.TCPAddress, o.HTTPAddress, o.BroadcastAddress = tcpAddr, "127.0.0.1:0", "127.0.0.1"
-	o.LogOutput = io.Discard
-	l, err := lookup.New(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := l.Main(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(l.Exit)
-	return l
+	return lookuptest.Start(t, tcpAddr, nil)
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
+var waitFor = lookuptest.WaitFor
 
 // state is a fake engine: the registrations a snapshot returns.
 type state struct {

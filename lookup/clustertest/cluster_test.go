@@ -20,29 +20,15 @@ import (
 
 	"github.com/nsqfast/nsq/engine/nsqd"
 	"github.com/nsqfast/nsq/lookup"
+	"github.com/nsqfast/nsq/lookup/lookuptest"
 	"github.com/nsqfast/nsq/lookup/registry"
 	"github.com/nsqfast/nsq/wire/lookupdoc"
 )
 
-// startLookupd starts an nsqlookupd on addr ("127.0.0.1:0" for any port).
-func startLookupd(t *testing.T, addr string, mutate func(*lookup.Options)) *lookup.NSQLookupd {
-	t.Helper()
-	o := lookup.NewOptions()
-	o.TCPAddress, o.HTTPAddress, o.BroadcastAddress = addr, "127.0.0.1:0", "127.0.0.1"
-	o.LogOutput = io.Discard
-	if mutate != nil {
-		mutate(o)
-	}
-	l, err := lookup.New(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := l.Main(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(l.Exit)
-	return l
-}
+var (
+	startLookupd = lookuptest.Start
+	waitFor      = lookuptest.WaitFor
+)
 
 // startNSQD starts an nsqd registered with the given nsqlookupd TCP
 // addresses.
@@ -89,17 +75,6 @@ func httpAddrs(ls ...*lookup.NSQLookupd) []string {
 }
 
 func port(a net.Addr) int { return a.(*net.TCPAddr).Port }
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
 
 func httpDo(t *testing.T, method, u, body string) (int, string) {
 	t.Helper()
