@@ -17,4 +17,3 @@ func TestStaticRouteAllocatesNothing(t *testing.T) {
 		t.Fatalf("%v allocations per request", n)
 	}
 }
-
