@@ -122,6 +122,16 @@ func (l LogLevel) label() (string, bool) {
 
 // String returns the log-line label: DEBUG, INFO, WARNING, ERROR or FATAL
 // ("invalid" for anything else).
+// Set parses upstream's names (flag.Value and config files).
+func (l *LogLevel) Set(s string) error {
+	v, err := ParseLogLevel(s)
+	if err != nil {
+		return err
+	}
+	*l = v
+	return nil
+}
+
 func (l LogLevel) String() string {
 	if s, ok := l.label(); ok {
 		return s

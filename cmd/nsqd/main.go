@@ -12,19 +12,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log"
 	"os"
 	"os/signal"
-	"reflect"
-	"runtime"
 	"sort"
 	"strconv"
 	"strings"
 	"syscall"
-	"time"
 
-	"github.com/BurntSushi/toml"
-
+	"github.com/nsqfast/nsq/cmd/internal/app"
 	"github.com/nsqfast/nsq/engine/nsqd"
 )
 
@@ -34,43 +29,37 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, stop))
 }
 
-// versionString is upstream's --version line, e.g.
-// "nsqd v1.3.0 (built w/go1.26.1)".
-func versionString() string {
-	return fmt.Sprintf("nsqd v%s (built w/%s)", nsqd.Version, runtime.Version())
-}
-
 // run is main without the process: it returns the exit status. It starts
 // nsqd and blocks until stop delivers a signal.
 func run(args []string, stdout, stderr io.Writer, stop <-chan os.Signal) int {
 	opts, showVersion, err := parseOptions(args, stderr)
-	var uerr usageError
+	var uerr app.UsageError
 	switch {
 	case errors.Is(err, flag.ErrHelp):
 		return 0
 	case errors.As(err, &uerr):
 		return 2 // the flag package has printed the error and the usage
 	case err != nil:
-		fatalf(stderr, "%s", err)
+		app.Fatalf(stderr, "[nsqd] ", "%s", err)
 		return 1
 	case showVersion:
-		fmt.Fprintln(stdout, versionString())
+		fmt.Fprintln(stdout, app.VersionString("nsqd", nsqd.Version))
 		return 0
 	}
 
 	if err := opts.Validate(); err != nil {
-		for _, e := range splitErrors(err) {
-			fatalf(stderr, "failed to instantiate nsqd - %s", e)
+		for _, e := range app.SplitErrors(err) {
+			app.Fatalf(stderr, "[nsqd] ", "failed to instantiate nsqd - %s", e)
 		}
 		return 1
 	}
 	n, err := nsqd.New(opts)
 	if err != nil {
-		fatalf(stderr, "failed to instantiate nsqd - %s", err)
+		app.Fatalf(stderr, "[nsqd] ", "failed to instantiate nsqd - %s", err)
 		return 1
 	}
 	if err := n.Main(); err != nil {
-		fatalf(stderr, "failed to start nsqd - %s", err)
+		app.Fatalf(stderr, "[nsqd] ", "failed to start nsqd - %s", err)
 		n.Exit()
 		return 1
 	}
@@ -78,28 +67,6 @@ func run(args []string, stdout, stderr io.Writer, stop <-chan os.Signal) int {
 	n.Exit()
 	return 0
 }
-
-// fatalf writes a line as upstream's fatal log does:
-// "[nsqd] 2006/01/02 15:04:05.000000 FATAL: ...".
-func fatalf(w io.Writer, format string, args ...any) {
-	l := log.New(w, "[nsqd] ", log.Ldate|log.Ltime|log.Lmicroseconds)
-	l.Print("FATAL: " + fmt.Sprintf(format, args...))
-}
-
-// splitErrors undoes errors.Join, so each problem gets its own line.
-func splitErrors(err error) []error {
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		return j.Unwrap()
-	}
-	return []error{err}
-}
-
-// usageError is a command-line parse error; the flag package has already
-// reported it.
-type usageError struct{ err error }
-
-func (e usageError) Error() string { return e.err.Error() }
-func (e usageError) Unwrap() error { return e.err }
 
 // cmdLine holds the flags that are not options.
 type cmdLine struct {
@@ -115,29 +82,11 @@ func parseOptions(args []string, stderr io.Writer) (opts *nsqd.Options, showVers
 	var cl cmdLine
 	fs := newFlagSet(opts, &cl)
 	fs.SetOutput(stderr)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil, false, err
-		}
-		return nil, false, usageError{err}
+	// As upstream, these keys are checked even when a flag overrides them.
+	if err := app.Parse(fs, args, &cl.configFile, &cl.showVersion, opts, "log_level", "tls_required", "tls_min_version"); err != nil {
+		return nil, false, err
 	}
-	// Upstream ignores arguments after the flags; so does this.
-	if cl.showVersion {
-		return opts, true, nil
-	}
-	if cl.configFile == "" {
-		return opts, false, nil
-	}
-	cfg := map[string]any{}
-	if _, err := toml.DecodeFile(cl.configFile, &cfg); err != nil {
-		return nil, false, fmt.Errorf("failed to load config file %s - %w", cl.configFile, err)
-	}
-	explicit := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { explicit[f.Name] = true })
-	if err := applyConfig(opts, cfg, explicit); err != nil {
-		return nil, false, fmt.Errorf("failed to load config file %s - %w", cl.configFile, err)
-	}
-	return opts, false, nil
+	return opts, cl.showVersion, nil
 }
 
 // newFlagSet defines every upstream nsqd flag, bound to the fields of opts
@@ -149,7 +98,7 @@ func newFlagSet(opts *nsqd.Options, cl *cmdLine) *flag.FlagSet {
 	fs.BoolVar(&cl.showVersion, "version", false, "print the version and exit")
 	fs.StringVar(&cl.configFile, "config", "", "path to a TOML config file (flags given on the command line override it)")
 
-	fs.Var((*logLevelFlag)(&opts.LogLevel), "log-level", "least severe level logged: debug, info, warn, error or fatal")
+	fs.Var(&opts.LogLevel, "log-level", "least severe level logged: debug, info, warn, error or fatal")
 	fs.StringVar(&opts.LogPrefix, "log-prefix", opts.LogPrefix, "text at the start of every log line")
 	fs.Bool("verbose", false, "[deprecated] ignored; use --log-level")
 
@@ -207,60 +156,14 @@ func newFlagSet(opts *nsqd.Options, cl *cmdLine) *flag.FlagSet {
 	fs.StringVar(&opts.TLSKey, "tls-key", opts.TLSKey, "path to the TLS private key file")
 	fs.StringVar(&opts.TLSClientAuthPolicy, "tls-client-auth-policy", opts.TLSClientAuthPolicy, "client certificate policy: 'require' or 'require-verify'")
 	fs.StringVar(&opts.TLSRootCAFile, "tls-root-ca-file", opts.TLSRootCAFile, "path to a PEM file of certificate authorities")
-	fs.Var((*tlsRequiredFlag)(&opts.TLSRequired), "tls-required", "whether clients must use TLS: true, false or tcp-https")
-	fs.Var((*tlsVersionFlag)(&opts.TLSMinVersion), "tls-min-version", "oldest TLS version accepted: tls1.0, tls1.1, tls1.2 or tls1.3")
+	fs.Var(&opts.TLSRequired, "tls-required", "whether clients must use TLS: true, false or tcp-https")
+	fs.Var(&opts.TLSMinVersion, "tls-min-version", "oldest TLS version accepted: tls1.0, tls1.1, tls1.2 or tls1.3")
 
 	fs.BoolVar(&opts.DeflateEnabled, "deflate", opts.DeflateEnabled, "let clients negotiate deflate compression")
 	fs.IntVar(&opts.MaxDeflateLevel, "max-deflate-level", opts.MaxDeflateLevel, "highest deflate level a client may negotiate, in [1,9] (higher costs more CPU)")
 	fs.BoolVar(&opts.SnappyEnabled, "snappy", opts.SnappyEnabled, "let clients negotiate snappy compression")
 
 	return fs
-}
-
-// logLevelFlag is --log-level.
-type logLevelFlag nsqd.LogLevel
-
-func (f *logLevelFlag) String() string { return nsqd.LogLevel(*f).String() }
-
-func (f *logLevelFlag) Set(s string) error {
-	l, err := nsqd.ParseLogLevel(s)
-	if err != nil {
-		return err
-	}
-	*f = logLevelFlag(l)
-	return nil
-}
-
-// tlsRequiredFlag is --tls-required; as upstream, the bare flag means true.
-type tlsRequiredFlag nsqd.TLSRequirement
-
-func (f *tlsRequiredFlag) String() string   { return nsqd.TLSRequirement(*f).String() }
-func (f *tlsRequiredFlag) IsBoolFlag() bool { return true }
-
-func (f *tlsRequiredFlag) Set(s string) error {
-	t, err := nsqd.ParseTLSRequirement(s)
-	if err != nil {
-		return err
-	}
-	*f = tlsRequiredFlag(t)
-	return nil
-}
-
-// tlsVersionFlag is --tls-min-version; as upstream, "" leaves it unchanged.
-type tlsVersionFlag nsqd.TLSVersion
-
-func (f *tlsVersionFlag) String() string { return nsqd.TLSVersion(*f).String() }
-
-func (f *tlsVersionFlag) Set(s string) error {
-	if s == "" {
-		return nil
-	}
-	v, err := nsqd.ParseTLSVersion(s)
-	if err != nil {
-		return err
-	}
-	*f = tlsVersionFlag(v)
-	return nil
 }
 
 // stringsFlag appends one value per use; as upstream, commas are not split.
@@ -286,211 +189,11 @@ func (f *floatsFlag) String() string {
 }
 
 func (f *floatsFlag) Set(s string) error {
-	vals, err := parseFloatList(s)
+	vals, err := app.ParseFloatList(s)
 	if err != nil {
 		return err
 	}
 	*f = append(*f, vals...)
 	sort.Sort(sort.Reverse(sort.Float64Slice(*f)))
 	return nil
-}
-
-func parseFloatList(s string) ([]float64, error) {
-	var out []float64
-	for _, part := range strings.Split(s, ",") {
-		v, err := strconv.ParseFloat(strings.TrimSpace(part), 64)
-		if err != nil {
-			return nil, fmt.Errorf("%q is not a number", part)
-		}
-		out = append(out, v)
-	}
-	return out, nil
-}
-
-// configKey is the config file key of an Options field: its cfg tag, or
-// else its flag name with '-' replaced by '_' (upstream's rule).
-func configKey(f reflect.StructField) string {
-	if k := f.Tag.Get("cfg"); k != "" {
-		return k
-	}
-	return strings.ReplaceAll(f.Tag.Get("flag"), "-", "_")
-}
-
-// alwaysChecked are the config keys upstream checks even when the command
-// line overrides them; other keys are not looked at in that case.
-var alwaysChecked = map[string]bool{"log_level": true, "tls_required": true, "tls_min_version": true}
-
-// applyConfig sets each field of opts that has a flag tag from its key in
-// cfg (as decoded by BurntSushi/toml), unless its flag is in explicit.
-// Keys that name no field are ignored, as upstream does.
-func applyConfig(opts *nsqd.Options, cfg map[string]any, explicit map[string]bool) error {
-	v := reflect.ValueOf(opts).Elem()
-	t := v.Type()
-	for i := range t.NumField() {
-		f := t.Field(i)
-		name := f.Tag.Get("flag")
-		if name == "" {
-			continue
-		}
-		key := configKey(f)
-		raw, ok := cfg[key]
-		if !ok {
-			continue
-		}
-		dst := v.Field(i).Addr().Interface()
-		if explicit[name] {
-			if !alwaysChecked[key] {
-				continue
-			}
-			dst = reflect.New(f.Type).Interface() // check, then discard
-		}
-		if err := setFromConfig(dst, raw); err != nil {
-			return fmt.Errorf("%s: %w", key, err)
-		}
-	}
-	return nil
-}
-
-// setFromConfig converts a decoded TOML value as go-options does and stores
-// it in *dst: durations may be strings ("2s") or integers (milliseconds);
-// numbers and booleans may also be strings; lists may be a comma-separated
-// string.
-func setFromConfig(dst, raw any) error {
-	switch p := dst.(type) {
-	case *string:
-		s, ok := raw.(string)
-		if !ok {
-			return fmt.Errorf("want a string, got %T %v", raw, raw)
-		}
-		*p = s
-	case *bool:
-		switch r := raw.(type) {
-		case bool:
-			*p = r
-		case string:
-			b, err := strconv.ParseBool(r)
-			if err != nil {
-				return fmt.Errorf("want a boolean, got %q", r)
-			}
-			*p = b
-		case int64:
-			// go-options maps 0 to true and any other integer to false.
-			// It looks like a bug, but a config file that relies on it
-			// must keep meaning the same thing here.
-			*p = r == 0
-		default:
-			return fmt.Errorf("want a boolean, got %T %v", raw, raw)
-		}
-	case *int:
-		n, err := configInt(raw)
-		if err != nil {
-			return err
-		}
-		*p = int(n)
-	case *int64:
-		n, err := configInt(raw)
-		if err != nil {
-			return err
-		}
-		*p = n
-	case *time.Duration:
-		switch r := raw.(type) {
-		case string:
-			d, err := time.ParseDuration(r)
-			if err != nil {
-				return fmt.Errorf("want a duration, got %q", r)
-			}
-			*p = d
-		case int64:
-			*p = time.Duration(r) * time.Millisecond
-		default:
-			return fmt.Errorf("want a duration (\"2s\") or milliseconds, got %T %v", raw, raw)
-		}
-	case *[]string:
-		switch r := raw.(type) {
-		case string:
-			*p = []string{}
-			for _, s := range strings.Split(r, ",") {
-				if s = strings.TrimSpace(s); s != "" {
-					*p = append(*p, s)
-				}
-			}
-		case []any:
-			list := make([]string, 0, len(r))
-			for _, e := range r {
-				s, ok := e.(string)
-				if !ok {
-					return fmt.Errorf("want a list of strings, got an element %T %v", e, e)
-				}
-				list = append(list, s)
-			}
-			*p = list
-		default:
-			return fmt.Errorf("want a list of strings, got %T %v", raw, raw)
-		}
-	case *[]float64:
-		// Unlike the flag, upstream does not sort values from the file.
-		switch r := raw.(type) {
-		case string:
-			list, err := parseFloatList(r)
-			if err != nil {
-				return err
-			}
-			*p = list
-		case []any:
-			list := make([]float64, 0, len(r))
-			for _, e := range r {
-				switch n := e.(type) {
-				case float64:
-					list = append(list, n)
-				case int64:
-					list = append(list, float64(n))
-				default:
-					return fmt.Errorf("want a list of numbers, got an element %T %v", e, e)
-				}
-			}
-			*p = list
-		default:
-			return fmt.Errorf("want a list of numbers, got %T %v", raw, raw)
-		}
-	case *nsqd.LogLevel:
-		l, err := nsqd.ParseLogLevel(fmt.Sprint(raw))
-		if err != nil {
-			return err
-		}
-		*p = l
-	case *nsqd.TLSRequirement:
-		t, err := nsqd.ParseTLSRequirement(fmt.Sprint(raw))
-		if err != nil {
-			return err
-		}
-		*p = t
-	case *nsqd.TLSVersion:
-		s := fmt.Sprint(raw)
-		if s == "" {
-			return nil // upstream: an empty value keeps the default
-		}
-		tv, err := nsqd.ParseTLSVersion(s)
-		if err != nil {
-			return err
-		}
-		*p = tv
-	default:
-		return fmt.Errorf("cannot set a field of type %T from the config file", dst)
-	}
-	return nil
-}
-
-func configInt(raw any) (int64, error) {
-	switch r := raw.(type) {
-	case int64:
-		return r, nil
-	case string:
-		n, err := strconv.ParseInt(r, 10, 64)
-		if err != nil {
-			return 0, fmt.Errorf("want an integer, got %q", r)
-		}
-		return n, nil
-	}
-	return 0, fmt.Errorf("want an integer, got %T %v", raw, raw)
 }

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nsqfast/nsq/cmd/internal/app"
 	"github.com/nsqfast/nsq/engine/nsqd"
 )
 
@@ -213,7 +214,7 @@ func TestFlagBindings(t *testing.T) {
 		if wantKey == "" {
 			wantKey = strings.ReplaceAll(name, "-", "_")
 		}
-		if got := configKey(field); got != wantKey {
+		if got := app.ConfigKey(field); got != wantKey {
 			t.Errorf("%s: config key %q, upstream's is %q", field.Name, got, wantKey)
 		}
 
@@ -244,7 +245,7 @@ func TestFlagBindings(t *testing.T) {
 		if field.Type.Kind() == reflect.Bool {
 			raw = val == "true"
 		}
-		if err := applyConfig(cfgOpts, map[string]any{wantKey: raw}, nil); err != nil {
+		if err := app.ApplyConfig(cfgOpts, map[string]any{wantKey: raw}, nil); err != nil {
 			t.Errorf("config %s = %q: %v", wantKey, val, err)
 		} else if !reflect.DeepEqual(cfgOpts, opts) {
 			t.Errorf("config %s = %q gives %+v, the flag gives %+v", wantKey, val,

@@ -373,6 +373,16 @@ func ParseLogLevel(s string) (LogLevel, error) {
 	return 0, fmt.Errorf("invalid log level %q (debug, info, warn, error, fatal)", s)
 }
 
+// Set parses upstream's names (flag.Value and config files).
+func (l *LogLevel) Set(s string) error {
+	v, err := ParseLogLevel(s)
+	if err != nil {
+		return err
+	}
+	*l = v
+	return nil
+}
+
 // String returns the label upstream puts in front of log lines: DEBUG,
 // INFO, WARNING, ERROR or FATAL.
 func (l LogLevel) String() string {
@@ -424,6 +434,19 @@ func ParseTLSRequirement(s string) (TLSRequirement, error) {
 	return TLSNotRequired, nil
 }
 
+// Set parses upstream's values (flag.Value and config files).
+func (t *TLSRequirement) Set(s string) error {
+	v, err := ParseTLSRequirement(s)
+	if err != nil {
+		return err
+	}
+	*t = v
+	return nil
+}
+
+// IsBoolFlag lets --tls-required alone mean true, as upstream.
+func (t *TLSRequirement) IsBoolFlag() bool { return true }
+
 // String returns "false", "tcp-https" or "true".
 func (t TLSRequirement) String() string {
 	switch t {
@@ -464,6 +487,19 @@ func ParseTLSVersion(s string) (TLSVersion, error) {
 }
 
 // String returns the name ParseTLSVersion accepts, or the number.
+// Set parses tls1.0 ... tls1.3; as upstream, "" leaves it unchanged.
+func (v *TLSVersion) Set(s string) error {
+	if s == "" {
+		return nil
+	}
+	tv, err := ParseTLSVersion(s)
+	if err != nil {
+		return err
+	}
+	*v = tv
+	return nil
+}
+
 func (v TLSVersion) String() string {
 	if name, ok := v.name(); ok {
 		return name
