@@ -391,14 +391,20 @@ func (e *Env) sleep(ctx context.Context, d time.Duration, status func() string, 
 }
 
 // fill publishes n messages (MPUB batches, conns connections) to topic and
-// returns the rate it took them at. It is a preparation, not the measured
-// phase.
-func (e *Env) fill(ctx context.Context, topic string, n int64, size int) (float64, error) {
+// returns the rate it took them at and, when sample is set, the rate over
+// time ("written"). It is a preparation, not the measured phase, except in
+// disk.
+func (e *Env) fill(ctx context.Context, topic string, n int64, size int, sample bool) (float64, []bench.Series, error) {
 	p := e.Params
 	conns := min(p.Conns, int(max(n, 1)))
 	pubs, err := dialPublishers(ctx, e.Target.TCPAddr(), conns, shape{topic, size, p.Batch, p.Window}, 0, false, split(n, conns))
 	if err != nil {
-		return 0, err
+		return 0, nil, err
+	}
+	sampler := newSampler(p)
+	if sample {
+		sampler.Source("written", "msg/s", pubs.published)
+		sampler.Start()
 	}
 	start := bench.Now()
 	pubs.start()
@@ -406,10 +412,12 @@ func (e *Env) fill(ctx context.Context, topic string, n int64, size int) (float6
 		return fmt.Sprintf("%s: filling backlog %d/%d", e.name, pubs.published(), n)
 	}, pubs.g)
 	ferr := pubs.finish()
+	el := bench.Seconds(bench.Now() - start)
+	series := sampler.Stop()
 	if err := errors.Join(werr, ferr); err != nil {
-		return 0, err
+		return 0, nil, err
 	}
-	return float64(n) / bench.Seconds(bench.Now()-start), nil
+	return float64(n) / el, series, nil
 }
 
 func rateStatus(name string, counters ...func() int64) func() string {

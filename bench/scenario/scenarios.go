@@ -57,7 +57,7 @@ func subScenario(ctx context.Context, e *Env) (*bench.Result, error) {
 	if err := createChannel(ctx, e.Target.TCPAddr(), topic, "drain"); err != nil {
 		return nil, err
 	}
-	fillRate, err := e.fill(ctx, topic, p.Backlog, p.Size)
+	fillRate, _, err := e.fill(ctx, topic, p.Backlog, p.Size, false)
 	if err != nil {
 		return nil, err
 	}
@@ -300,16 +300,26 @@ func diskScenario(ctx context.Context, e *Env) (*bench.Result, error) {
 	peak := e.watchMemory()
 	e.measure(p.Duration)
 	start := bench.Now()
-	if _, err := e.fill(ctx, topic, n, p.Size); err != nil {
+	writeRate, written, err := e.fill(ctx, topic, n, p.Size, true)
+	if err != nil {
 		peak()
 		return nil, err
 	}
-	r.Rate("write", n, bench.Seconds(bench.Now()-start), p.Size)
+	r.Add("write_msgs_per_s", math.Round(writeRate), "msg/s", bench.HigherIsBetter)
+	r.Add("write_mib_per_s", math.Round(writeRate*float64(p.Size)/(1<<20)*100)/100, "MiB/s", bench.HigherIsBetter)
+	offset := bench.Seconds(bench.Now() - start)
 	drained, err := e.drain(ctx, r, topic, "disk", n, p.Size, nil)
 	m := peak()
 	if err != nil {
 		return nil, err
 	}
+	// One time axis: the reads follow the writes.
+	for i := range r.Series {
+		for j := range r.Series[i].T {
+			r.Series[i].T[j] += offset
+		}
+	}
+	r.Series = append(written, r.Series...)
 	r.Rate("read", n, drained, p.Size)
 	if m.RSS > 0 {
 		r.Add("rss_peak_mib", mib(m.RSS), "MiB", bench.LowerIsBetter)
@@ -371,7 +381,7 @@ func restartScenario(ctx context.Context, e *Env) (*bench.Result, error) {
 	if err := createChannel(ctx, e.Target.TCPAddr(), topic, "restart"); err != nil {
 		return nil, err
 	}
-	if _, err := e.fill(ctx, topic, p.Backlog, p.Size); err != nil {
+	if _, _, err := e.fill(ctx, topic, p.Backlog, p.Size, false); err != nil {
 		return nil, err
 	}
 	e.progress("%s: restarting the broker", e.name)
