@@ -56,7 +56,7 @@ func (r *Report) Markdown(charts []Chart) []byte {
 	w("\n## Results\n\n")
 	if len(r.Brokers) == 2 {
 		a, bn := r.Brokers[0].Name, r.Brokers[1].Name
-		w("Each cell is the median over the rounds, with [min–max]. %s/%s is the ratio of the medians; the verdict says which is better, or \"within noise\" when the two ranges overlap (there is none with a single round).\n\n", a, bn)
+		w("Each cell is the median over the rounds, with [min–max]. %s/%s is the ratio of the medians; the verdict says which is better, or \"within noise\" when the two ranges overlap or the medians differ by less than 2%% (there is none with a single round).\n\n", a, bn)
 		w("| scenario | figure | unit | %s | %s | %s/%s | verdict |\n|---|---|---|--:|--:|--:|---|\n", a, bn, a, bn)
 		for _, row := range r.Summary {
 			ratio := ""

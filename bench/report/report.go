@@ -86,9 +86,10 @@ type Row struct {
 	// Ratio is the first broker's median over the second's (0 when there
 	// are not two brokers or the second's median is 0).
 	Ratio float64 `json:"ratio,omitempty"`
-	// Verdict says which broker is better and by how much, or that their
-	// ranges overlap ("within noise"). It needs two rounds or more: one
-	// run of each says nothing about the noise.
+	// Verdict says which broker is better and by how much, or "within
+	// noise" when their ranges overlap or their medians differ by less
+	// than MinDifference. It needs two rounds or more: one run of each
+	// says nothing about the noise.
 	Verdict string `json:"verdict,omitempty"`
 }
 
@@ -161,8 +162,14 @@ func statOf(broker string, v []float64) Stat {
 	return s
 }
 
+// MinDifference is the smallest relative difference of medians a verdict
+// names a winner for: below it, figures that do not overlap (a rate both
+// brokers were given, say) are still "within noise".
+const MinDifference = 0.02
+
 // compare returns a's median over b's and a verdict: which is better by
-// the ratio of medians, or "within noise" when their ranges overlap.
+// the ratio of medians, or "within noise" when their ranges overlap or
+// differ by less than MinDifference.
 func compare(an, bn, better string, a, b Stat) (float64, string) {
 	if len(a.Values) == 0 || len(b.Values) == 0 || b.Median == 0 {
 		return 0, ""
@@ -181,6 +188,9 @@ func compare(an, bn, better string, a, b Stat) (float64, string) {
 	}
 	if math.IsInf(factor, 0) || math.IsNaN(factor) {
 		return ratio, ""
+	}
+	if factor < 1+MinDifference {
+		return ratio, "within noise"
 	}
 	if aWins {
 		return ratio, fmt.Sprintf("%s %.2f× better", an, factor)

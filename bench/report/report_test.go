@@ -76,6 +76,10 @@ func TestSummarize(t *testing.T) {
 	if v != "b 3.00× better" {
 		t.Fatalf("lower-is-better verdict %q", v)
 	}
+	// Apart, but too close to call.
+	if _, v := compare("a", "b", bench.HigherIsBetter, statOf("a", []float64{100, 100.5}), statOf("b", []float64{99, 99.2})); v != "within noise" {
+		t.Fatalf("1%% apart: verdict %q", v)
+	}
 	// One round says nothing about noise.
 	if _, v := compare("a", "b", bench.HigherIsBetter, statOf("a", []float64{4}), statOf("b", []float64{1})); v != "" {
 		t.Fatalf("single-round verdict %q", v)

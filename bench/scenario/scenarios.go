@@ -193,7 +193,8 @@ func latencyScenario(ctx context.Context, e *Env) (*bench.Result, error) {
 	}
 	if f, ok := r.Figure("pub_msgs_per_s"); ok {
 		for i := range r.Figures {
-			if r.Figures[i].Name == "pub_msgs_per_s" || r.Figures[i].Name == "pub_mib_per_s" {
+			switch r.Figures[i].Name {
+			case "pub_msgs_per_s", "pub_mib_per_s", "sub_msgs_per_s", "sub_mib_per_s":
 				r.Figures[i].Better = "" // the rate is given, not measured
 			}
 		}

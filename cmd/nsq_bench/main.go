@@ -8,6 +8,7 @@
 //	nsq_bench --nsqd-tcp-address=10.0.0.5:4150 --nsqd-http-address=10.0.0.5:4151 --scenarios=pub,sub
 //	nsq_bench --sink --scenarios=pub,mpub,sub              # the load client's own ceiling
 //	nsq_bench flame results/pub-ours-r1.cpu.pprof > flame.svg   # a profile as a flame graph
+//	nsq_bench report results/                                    # report.md and charts again from report.json
 //
 // `make bench` and `make bench-compare` run it; docs/BENCHMARKS.md
 // describes the method.
@@ -47,6 +48,9 @@ func (l *listFlag) Set(s string) error { *l = append(*l, s); return nil }
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "flame" {
 		return flameCmd(args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "report" {
+		return reportCmd(args[1:], stdout, stderr)
 	}
 	fs := flag.NewFlagSet("nsq_bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -190,6 +194,25 @@ func flameCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "nsq_bench flame:", err)
 		return 1
 	}
+	return 0
+}
+
+// reportCmd renders report.md and the charts again from a results
+// folder's report.json (after a change to how they are drawn, say).
+func reportCmd(args []string, stdout, stderr io.Writer) int {
+	if len(args) != 1 || strings.HasPrefix(args[0], "-") {
+		fmt.Fprintln(stderr, "usage: nsq_bench report <results folder>")
+		return 2
+	}
+	r, err := report.Load(args[0])
+	if err == nil {
+		err = r.Write(args[0])
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "nsq_bench report:", err)
+		return 1
+	}
+	printSummary(stdout, r)
 	return 0
 }
 

@@ -34,6 +34,18 @@ func TestRunAgainstSink(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(out, "report.md")); err != nil {
 		t.Fatal(err)
 	}
+	// Rendered again from report.json.
+	os.Remove(filepath.Join(out, "report.md"))
+	stdout.Reset()
+	if code := run(context.Background(), []string{"report", out}, &stdout, &stderr); code != 0 {
+		t.Fatalf("report: exit %d: %s", code, stderr.String())
+	}
+	if _, err := os.Stat(filepath.Join(out, "report.md")); err != nil {
+		t.Fatal(err)
+	}
+	if code := run(context.Background(), []string{"report"}, &stdout, &stderr); code != 2 {
+		t.Fatalf("report without a folder: exit %d", code)
+	}
 }
 
 func TestUsageErrors(t *testing.T) {
