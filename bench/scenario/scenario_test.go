@@ -219,7 +219,7 @@ func TestLatencyAgainstKnownDelay(t *testing.T) {
 		t.Errorf("a message arrived %v after its publish, before the %v delay", min, delay)
 	}
 	// Generous: the machine is shared and the race detector may be on.
-	const tolerance = 30 * time.Millisecond
+	const tolerance = 60 * time.Millisecond
 	p50, _ := r.Figure("delivery_p50_ms")
 	if got := time.Duration(p50.Value * float64(time.Millisecond)); got < delay || got > delay+tolerance {
 		t.Errorf("p50 %v, want within [%v, %v]", got, delay, delay+tolerance)

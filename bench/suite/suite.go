@@ -165,6 +165,7 @@ func Run(ctx context.Context, o Options) (*report.Report, error) {
 		}
 	}
 	rep.Finished = time.Now()
+	_ = os.Remove(o.DataDir) // the data paths are gone; drop the folder if empty
 	if err := rep.Write(o.Out); err != nil {
 		return rep, err
 	}
