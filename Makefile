@@ -6,7 +6,7 @@ DATA      ?= $(CURDIR)/data
 GOFLAGS   ?=
 export GOFLAGS
 
-.PHONY: torture deps all build run test test-unit test-gonsq lint bench fuzz clean
+.PHONY: torture deps all build run test test-unit test-gonsq lint bench bench-compare fuzz clean
 
 all: build
 
