@@ -320,7 +320,7 @@ func (c *Channel) dispatchLocked() {
 		c.skimDeferredLocked(limit, 0)
 		return
 	}
-	now := time.Now().UnixNano()
+	now := c.t.e.now()
 	for {
 		s := c.pickLocked()
 		if s == nil {
@@ -386,7 +386,7 @@ func (c *Channel) skimDeferredLocked(limit uint64, now int64) {
 			return
 		}
 		if now == 0 {
-			now = time.Now().UnixNano()
+			now = c.t.e.now()
 		}
 		if at <= now {
 			return
