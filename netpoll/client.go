@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/panjf2000/gnet/v2"
+	"github.com/valyala/bytebufferpool"
 
 	"github.com/nsqfast/nsq/engine"
 	"github.com/nsqfast/nsq/wire"
@@ -22,10 +23,6 @@ const (
 	StateSubscribed int32 = 3
 	StateClosing    int32 = 4
 )
-
-// maxIdleBuffer is the largest output buffer a client keeps between bursts;
-// larger ones are dropped so that idle connections stay small.
-const maxIdleBuffer = 64 << 10
 
 // Client is one V2 connection. Fields in the first group are owned by the
 // connection's event loop; the rest say how they are guarded.
@@ -42,7 +39,6 @@ type Client struct {
 	cmd       wire.Command
 	sub       *engine.Subscription
 	settings  wire.ClientSettings
-	spare     []byte
 	mpubIt    wire.MessageIter
 	upgrade   *upgradeReq // negotiated by IDENTIFY, not yet done
 	handedOff bool        // the event loop gave the socket to a goroutine
@@ -61,13 +57,14 @@ type Client struct {
 	stalledSince atomic.Int64
 
 	outMu       sync.Mutex
-	out         []byte // frames waiting for the loop to write them
+	out         *bytebufferpool.ByteBuffer // frames waiting to be written; nil when none
 	wakePending atomic.Bool
 	inTraffic   atomic.Bool
 
-	hbMu       sync.Mutex
-	hbTimer    *time.Timer
-	hbInterval time.Duration
+	// Heartbeats: the server's heartbeat loop sends one when nextBeat
+	// (unix ns) has passed; hbInterval (ns) 0 means none.
+	hbInterval atomic.Int64
+	nextBeat   atomic.Int64
 
 	info struct {
 		sync.Mutex
@@ -144,22 +141,33 @@ func (c *Client) onTraffic() gnet.Action {
 	return action
 }
 
+// outPool holds output buffers between bursts: an idle connection keeps
+// none (sync.Pool-based, so no lock is shared by all connections). Before,
+// every client kept two buffers of its largest burst; with 5000 idle
+// subscribed connections that was most of their memory.
+var outPool bytebufferpool.Pool
+
+// takeOut removes the pending output; the caller writes it and gives it
+// back with outPool.Put. nil when there is none.
+func (c *Client) takeOut() *bytebufferpool.ByteBuffer {
+	c.outMu.Lock()
+	bb := c.out
+	c.out = nil
+	c.outMu.Unlock()
+	return bb
+}
+
 // flush writes all pending output; event loop only.
 func (c *Client) flush() {
-	c.outMu.Lock()
-	data := c.out
-	if len(data) == 0 {
-		c.outMu.Unlock()
+	bb := c.takeOut()
+	if bb == nil {
 		return
 	}
-	c.out = c.spare[:0]
-	c.outMu.Unlock()
-	_, _ = c.conn.Write(data) // gnet keeps what the socket does not take
-	c.noteBacklog(c.conn.OutboundBuffered())
-	if cap(data) > maxIdleBuffer {
-		data = nil
+	if len(bb.B) > 0 {
+		_, _ = c.conn.Write(bb.B) // gnet copies what the socket does not take
+		c.noteBacklog(c.conn.OutboundBuffered())
 	}
-	c.spare = data[:0]
+	outPool.Put(bb)
 }
 
 // maxBacklog bounds what a client that does not read may pile up in its
@@ -185,7 +193,10 @@ func (c *Client) noteBacklog(buffered int) {
 
 func (c *Client) appendOut(f func([]byte) []byte) {
 	c.outMu.Lock()
-	c.out = f(c.out)
+	if c.out == nil {
+		c.out = outPool.Get()
+	}
+	c.out.B = f(c.out.B)
 	c.outMu.Unlock()
 }
 
@@ -193,7 +204,10 @@ func (c *Client) appendOut(f func([]byte) []byte) {
 // engine's channel lock held.
 func (c *Client) SendMessage(id wire.MessageID, ts int64, attempts uint16, body []byte) {
 	c.outMu.Lock()
-	c.out = wire.AppendMessage(c.out, id, ts, attempts, body)
+	if c.out == nil {
+		c.out = outPool.Get()
+	}
+	c.out.B = wire.AppendMessage(c.out.B, id, ts, attempts, body)
 	c.outMu.Unlock()
 }
 
@@ -228,61 +242,41 @@ func (c *Client) closeConn() {
 
 func (c *Client) onClosed() {
 	c.closed.Store(true)
-	c.hbMu.Lock()
-	if c.hbTimer != nil {
-		c.hbTimer.Stop()
-	}
-	c.hbMu.Unlock()
 	if c.sub != nil {
 		c.sub.Close()
 		c.sub = nil
 	}
 }
 
-// resetHeartbeat (re)arms the heartbeat timer; d == 0 disables heartbeats
+// resetHeartbeat sets the heartbeat interval; d == 0 disables heartbeats
 // and the read timeout.
 func (c *Client) resetHeartbeat(d time.Duration) {
-	c.hbMu.Lock()
-	defer c.hbMu.Unlock()
-	c.hbInterval = d
-	if c.hbTimer != nil {
-		c.hbTimer.Stop()
-		c.hbTimer = nil
-	}
-	if d > 0 {
-		c.hbTimer = time.AfterFunc(d, c.heartbeat)
-	}
+	c.hbInterval.Store(int64(d))
+	c.nextBeat.Store(time.Now().UnixNano() + int64(d))
 }
 
-// heartbeat runs on a timer goroutine: close a client that has been silent
-// for two intervals (upstream's read deadline), else send _heartbeat_.
-func (c *Client) heartbeat() {
-	if c.closed.Load() {
+// heartbeat runs on the server's heartbeat goroutine when nextBeat has
+// passed: close a client that has been silent for two intervals
+// (upstream's read deadline) or whose output has not drained for one
+// (upstream's write deadline), else send _heartbeat_.
+func (c *Client) heartbeat(now int64) {
+	d := c.hbInterval.Load()
+	if d <= 0 || c.closed.Load() || now < c.nextBeat.Load() {
 		return
 	}
-	c.hbMu.Lock()
-	d := c.hbInterval
-	c.hbMu.Unlock()
-	if d <= 0 {
-		return
-	}
-	if idle := time.Now().UnixNano() - c.lastRead.Load(); idle > int64(2*d) {
+	c.nextBeat.Store(now + d)
+	if idle := now - c.lastRead.Load(); idle > 2*d {
 		c.srv.logf(engine.LogError, "PROTOCOL(V2): [%s] read timeout after %s", c.remoteAddr, time.Duration(idle))
 		c.closeConn()
 		return
 	}
-	if st := c.stalledSince.Load(); st != 0 && time.Now().UnixNano()-st > int64(d) {
-		c.srv.logf(engine.LogError, "PROTOCOL(V2): [%s] write timeout: output not drained for %s", c.remoteAddr, d)
+	if st := c.stalledSince.Load(); st != 0 && now-st > d {
+		c.srv.logf(engine.LogError, "PROTOCOL(V2): [%s] write timeout: output not drained for %s", c.remoteAddr, time.Duration(d))
 		c.closeConn()
 		return
 	}
 	c.appendOut(wire.AppendHeartbeat)
 	c.Flush()
-	c.hbMu.Lock()
-	if c.hbTimer != nil && c.hbInterval == d {
-		c.hbTimer.Reset(d)
-	}
-	c.hbMu.Unlock()
 }
 
 // What process asks of the transport when it returns.

@@ -132,6 +132,7 @@ type Server struct {
 	booted   chan struct{}
 	runErr   chan error
 	stopping atomic.Bool
+	hbStop   chan struct{}
 
 	nextID atomic.Int64
 
@@ -154,6 +155,7 @@ func New(opts Options, eng *engine.Engine) *Server {
 		eng:    eng,
 		booted: make(chan struct{}),
 		runErr: make(chan error, 1),
+		hbStop: make(chan struct{}),
 		limits: wire.Limits{MaxMsgSize: opts.MaxMsgSize, MaxBodySize: opts.MaxBodySize, MaxReqTimeout: opts.MaxReqTimeout},
 	}
 	for i := range s.shards {
@@ -192,6 +194,7 @@ func (s *Server) Start() error {
 	}()
 	select {
 	case <-s.booted:
+		go s.heartbeatLoop()
 		return nil
 	case err := <-s.runErr:
 		if err == nil {
@@ -248,6 +251,7 @@ func (s *Server) Stop(ctx context.Context) error {
 	default:
 		return nil
 	}
+	close(s.hbStop)
 	for _, c := range s.Clients() {
 		c.closeConn()
 	}
@@ -264,6 +268,42 @@ func (s *Server) shard(id int64) *struct {
 	m map[int64]*Client
 } {
 	return &s.shards[id&int64(len(s.shards)-1)]
+}
+
+// heartbeatTick is the resolution of heartbeats and of the read and write
+// timeouts. One goroutine checks every client each tick instead of one Go
+// timer per client: a timer was ~300 of the ~2700 heap bytes an idle
+// subscribed connection cost. Checking 10,000 clients takes well under a
+// millisecond.
+const heartbeatTick = 100 * time.Millisecond
+
+func (s *Server) heartbeatLoop() {
+	tk := time.NewTicker(heartbeatTick)
+	defer tk.Stop()
+	var batch []*Client
+	for {
+		select {
+		case <-s.hbStop:
+			return
+		case t := <-tk.C:
+			now := t.UnixNano()
+			for i := range s.shards {
+				sh := &s.shards[i]
+				sh.Lock()
+				for _, c := range sh.m {
+					if n := c.nextBeat.Load(); n != 0 && now >= n {
+						batch = append(batch, c)
+					}
+				}
+				sh.Unlock()
+				for j, c := range batch {
+					c.heartbeat(now)
+					batch[j] = nil
+				}
+				batch = batch[:0]
+			}
+		}
+	}
 }
 
 func (s *Server) forget(c *Client) {

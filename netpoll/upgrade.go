@@ -101,10 +101,11 @@ func (c *Client) handOff(carry []byte) gnet.Action {
 		c.srv.logf(engine.LogError, "PROTOCOL(V2): [%s] upgrade: dup: %s", c.remoteAddr, err)
 		return gnet.Close
 	}
-	c.outMu.Lock()
-	plain := c.out
-	c.out = nil
-	c.outMu.Unlock()
+	var plain []byte
+	if bb := c.takeOut(); bb != nil {
+		plain = append(plain, bb.B...)
+		outPool.Put(bb)
+	}
 	u := &upgraded{wake: make(chan struct{}, 1), done: make(chan struct{})}
 	c.handedOff = true
 	c.up.Store(u)
@@ -266,7 +267,6 @@ func (c *Client) readLoop(u *upgraded, r io.Reader) {
 
 // writeLoop writes the client's output whenever it is kicked.
 func (c *Client) writeLoop(u *upgraded, nc net.Conn, w flushWriter) {
-	var spare []byte
 	for {
 		stop := false
 		select {
@@ -274,15 +274,10 @@ func (c *Client) writeLoop(u *upgraded, nc net.Conn, w flushWriter) {
 		case <-u.done:
 			stop = true // the reader is gone: write what is left, close
 		}
-		c.outMu.Lock()
-		data := c.out
-		c.out = spare[:0]
-		c.outMu.Unlock()
-		if len(data) > 0 {
-			c.hbMu.Lock()
-			hb := c.hbInterval
-			c.hbMu.Unlock()
-			if hb > 0 {
+		bb := c.takeOut()
+		if bb != nil && len(bb.B) > 0 {
+			data := bb.B
+			if hb := time.Duration(c.hbInterval.Load()); hb > 0 {
 				// upstream's write deadline: one heartbeat interval
 				_ = nc.SetWriteDeadline(time.Now().Add(hb))
 			}
@@ -291,14 +286,14 @@ func (c *Client) writeLoop(u *upgraded, nc net.Conn, w flushWriter) {
 				err = w.Flush()
 			}
 			if err != nil {
+				outPool.Put(bb)
 				_ = nc.Close()
 				return
 			}
 		}
-		if cap(data) > maxIdleBuffer {
-			data = nil
+		if bb != nil {
+			outPool.Put(bb)
 		}
-		spare = data[:0]
 		u.mu.Lock()
 		closing := u.closing
 		u.mu.Unlock()
