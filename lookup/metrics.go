@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/nsqfast/nsq/lookup/registry"
-	"github.com/nsqfast/nsq/metrics/promtext"
+	"github.com/nsqfast/nsq/engine/metrics/promtext"
 )
 
 // metrics is GET /metrics (not in upstream): the registry in the Prometheus

@@ -4,7 +4,7 @@ import (
 	"net/http"
 
 	"github.com/nsqfast/nsq/engine"
-	"github.com/nsqfast/nsq/metrics/promtext"
+	"github.com/nsqfast/nsq/engine/metrics/promtext"
 	"github.com/nsqfast/nsq/netpoll"
 )
 

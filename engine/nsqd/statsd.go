@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/nsqfast/nsq/engine"
-	"github.com/nsqfast/nsq/metrics/statsd"
+	"github.com/nsqfast/nsq/engine/metrics/statsd"
 	"github.com/nsqfast/nsq/wire/apidoc"
 )
 
