@@ -14,9 +14,9 @@
 // right now; the loop writes everything pending once per turn. Lock order:
 // engine channel lock -> Client.outMu.
 //
-// Heartbeats run on one Go timer per client (time.AfterFunc), which
-// appends a heartbeat frame and wakes the loop, or closes a client that has
-// sent nothing for two heartbeat intervals.
+// Heartbeats run on one goroutine per server (heartbeatLoop), which every
+// 100ms sends _heartbeat_ to each client whose interval has passed, or
+// closes a client that has sent nothing for two heartbeat intervals.
 //
 // The event loop never blocks: no disk I/O (the engine appends to mapped
 // memory and fsyncs elsewhere), no sleeps, no network calls.
