@@ -8,9 +8,10 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/nsqfast/nsq/cmd/internal/tooltest"
 )
 
 // clock is a settable time.
@@ -51,38 +52,6 @@ func mustWrite(t *testing.T, o *outFile, lines ...string) {
 			t.Fatal(err)
 		}
 	}
-}
-
-// files lists dir's files (recursively, relative) with their content,
-// gunzipped when named .gz.
-func files(t *testing.T, dir string) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		if strings.HasSuffix(path, ".gz") {
-			zr, err := gzip.NewReader(bytes.NewReader(b))
-			if err != nil {
-				return err
-			}
-			if b, err = io.ReadAll(zr); err != nil {
-				return err
-			}
-		}
-		rel, _ := filepath.Rel(dir, path)
-		out[rel] = string(b)
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
 }
 
 func keys(m map[string]string) []string {
@@ -152,7 +121,7 @@ func TestRotateByNameAndSize(t *testing.T) {
 	if err := o.close(); err != nil {
 		t.Fatal(err)
 	}
-	got := files(t, o.opts.OutputDir)
+	got := tooltest.ReadFiles(t, o.opts.OutputDir)
 	want := map[string]string{
 		"events.host-000000.202603040506.log": "aaaaaa\nbbbbbb\n",
 		"events.host-000001.202603040506.log": "cc\n",
@@ -184,7 +153,7 @@ func TestAppendToExisting(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "events.host-000001.202603040506.log"), []byte("old\n"), 0o644)
 	mustWrite(t, o, "new")
 	o.close()
-	if got := files(t, dir)["events.host-000001.202603040506.log"]; got != "old\nnew\n" {
+	if got := tooltest.ReadFiles(t, dir)["events.host-000001.202603040506.log"]; got != "old\nnew\n" {
 		t.Fatalf("appended file: %q", got)
 	}
 }
@@ -210,7 +179,7 @@ func TestWorkDir(t *testing.T) {
 	c.t = c.t.Add(61 * time.Second) // the interval, and the name
 	mustWrite(t, o, "two")
 	o.close()
-	if w := files(t, work); len(w) != 0 {
+	if w := tooltest.ReadFiles(t, work); len(w) != 0 {
 		t.Fatalf("left in the work dir: %v", w)
 	}
 	want := map[string]string{
@@ -219,7 +188,7 @@ func TestWorkDir(t *testing.T) {
 		"events/-000002.202603040506": "one\n",
 		"events/-000000.202603040507": "two\n",
 	}
-	if got := files(t, out); !maps(got, want) {
+	if got := tooltest.ReadFiles(t, out); !maps(got, want) {
 		t.Fatalf("output %v, want %v", got, want)
 	}
 }
@@ -240,7 +209,7 @@ func TestGzipMembers(t *testing.T) {
 	if got := gzipMembers(t, b); !slices.Equal(got, []string{"a\nb\n", "c\n"}) {
 		t.Fatalf("members %q", got)
 	}
-	if got := files(t, o.opts.OutputDir); len(got) != 1 || got[keys(got)[0]] != "a\nb\nc\n" {
+	if got := tooltest.ReadFiles(t, o.opts.OutputDir); len(got) != 1 || got[keys(got)[0]] != "a\nb\nc\n" {
 		t.Fatalf("files %v", got)
 	}
 }
@@ -289,7 +258,7 @@ func TestTick(t *testing.T) {
 			t.Fatalf("skip %v: name changed", skip)
 		}
 		o.close()
-		if n := len(files(t, o.opts.OutputDir)); n != map[bool]int{false: 2, true: 1}[skip] {
+		if n := len(tooltest.ReadFiles(t, o.opts.OutputDir)); n != map[bool]int{false: 2, true: 1}[skip] {
 			t.Fatalf("skip %v: %d files", skip, n)
 		}
 	}

@@ -44,7 +44,7 @@ func TestGzipRotateSize(t *testing.T) {
 	})
 	r.Stop(t)
 
-	fs := files(t, out)
+	fs := tooltest.ReadFiles(t, out)
 	names := keys(fs)
 	if len(names) < 8 {
 		t.Fatalf("%d files: %v", len(names), names)
@@ -86,7 +86,7 @@ func TestWorkDirIntervalHupAndDiscovery(t *testing.T) {
 
 	// SIGHUP: the file is closed and moved to the output directory.
 	r.Signal(syscall.SIGHUP)
-	tooltest.WaitFor(t, "the first file moved out", func() bool { return len(files(t, out)) == 1 })
+	tooltest.WaitFor(t, "the first file moved out", func() bool { return len(tooltest.ReadFiles(t, out)) == 1 })
 
 	// A topic that appears later is found; the first topic's next
 	// messages go to the next revision.
@@ -96,10 +96,10 @@ func TestWorkDirIntervalHupAndDiscovery(t *testing.T) {
 	tooltest.WaitFor(t, "logs.a acknowledged", func() bool { return tooltest.Drained(t, http, "logs.a", "archive", 150) })
 	r.Stop(t)
 
-	if w := files(t, work); len(w) != 0 {
+	if w := tooltest.ReadFiles(t, work); len(w) != 0 {
 		t.Fatalf("left in the work dir: %v", keys(w))
 	}
-	got := files(t, out)
+	got := tooltest.ReadFiles(t, out)
 	want := map[string][][]byte{
 		"logs.a/h-000000.d.log": tooltest.Bodies("a1-", 100),
 		"logs.a/h-000001.d.log": tooltest.Bodies("a2-", 50),
@@ -131,14 +131,14 @@ func TestRotateInterval(t *testing.T) {
 		"--sync-interval=10ms", "--datetime-format=d", "--host-identifier=h")
 	total := 0
 	for batch := range 3 {
-		before := len(files(t, out))
+		before := len(tooltest.ReadFiles(t, out))
 		tooltest.Publish(t, tcp, "t", tooltest.Bodies(string(rune('a'+batch)), 20))
 		total += 20
 		tooltest.WaitFor(t, "batch acknowledged", func() bool { return tooltest.Drained(t, http, "t", "nsq_to_file", uint64(total)) })
-		tooltest.WaitFor(t, "a new file", func() bool { return len(files(t, out)) > before })
+		tooltest.WaitFor(t, "a new file", func() bool { return len(tooltest.ReadFiles(t, out)) > before })
 	}
 	r.Stop(t)
-	fs := files(t, out)
+	fs := tooltest.ReadFiles(t, out)
 	if len(fs) < 3 {
 		t.Fatalf("%d files", len(fs))
 	}

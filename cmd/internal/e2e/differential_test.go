@@ -152,7 +152,7 @@ func TestDifferentialToFile(t *testing.T) {
 			"--sync-interval=20ms", "--max-in-flight=50")
 		tooltest.WaitFor(t, "drained", func() bool { return tooltest.Drained(t, httpAddr, "t", s.name, 3000) })
 		p.stop(t)
-		results = append(results, readDir(t, out))
+		results = append(results, tooltest.ReadFiles(t, out))
 	}
 	if !maps.Equal(results[0], results[1]) {
 		t.Fatalf("files differ:\nours     %v\nupstream %v", slices.Sorted(maps.Keys(results[1])), slices.Sorted(maps.Keys(results[0])))

@@ -50,11 +50,11 @@ func TestSignals(t *testing.T) {
 	stat := ourTool(t, "nsq_stat", nil, "--topic=t", "--channel=nsq_to_file", "--nsqd-http-address="+httpAddr, "--interval=10ms")
 	tooltest.WaitFor(t, "nsq_to_file acknowledged", func() bool { return tooltest.Drained(t, httpAddr, "t", "nsq_to_file", 10) })
 	ntf.cmd.Process.Signal(syscall.SIGHUP)
-	tooltest.WaitFor(t, "the file moved out", func() bool { return len(readDir(t, out)) == 1 })
+	tooltest.WaitFor(t, "the file moved out", func() bool { return len(tooltest.ReadFiles(t, out)) == 1 })
 	for _, p := range []*proc{ntf, tail, stat} {
 		p.stop(t)
 	}
-	if got := lines(readDir(t, out)); len(got) != 10 {
+	if got := lines(tooltest.ReadFiles(t, out)); len(got) != 10 {
 		t.Fatalf("%d lines written", len(got))
 	}
 }
@@ -115,7 +115,7 @@ func TestAgainstUpstreamDaemons(t *testing.T) {
 		"--output-dir="+out, "--gzip", "--sync-interval=50ms")
 	tooltest.WaitFor(t, "nsq_to_file done", func() bool { return tooltest.Drained(t, b.http, "relayed", "nsq_to_file", 2000) })
 	toFile.stop(t)
-	files := readDir(t, out)
+	files := tooltest.ReadFiles(t, out)
 	if got := lines(files); !slices.Equal(got, tooltest.Sorted(want)) {
 		t.Fatalf("nsq_to_file: %d lines in %v", len(got), filepath.Join(out, "*"))
 	}
