@@ -44,6 +44,7 @@ func TestSignals(t *testing.T) {
 	n := tooltest.StartNSQD(t)
 	tcp, httpAddr := n.TCPAddr().String(), n.HTTPAddr().String()
 	work, out := t.TempDir(), t.TempDir()
+	tooltest.CreateChannel(t, httpAddr, "t", "nsq_to_file")
 	tooltest.Publish(t, tcp, "t", tooltest.Bodies("m", 10))
 	ntf := ourTool(t, "nsq_to_file", nil, "--topic=t", "--nsqd-tcp-address="+tcp, "--work-dir="+work, "--output-dir="+out, "--sync-interval=20ms")
 	tail := ourTool(t, "nsq_tail", nil, "--topic=t", "--nsqd-tcp-address="+tcp)
