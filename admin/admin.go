@@ -50,10 +50,14 @@ type NSQAdmin struct {
 	tlsConfig   *tls.Config
 	graphiteURL *url.URL
 	client      *cluster.Client
-	ci          *cluster.Cluster // logs its queries at INFO, as upstream
-	quiet       *cluster.Cluster // the sampler's: logs at DEBUG
-	store       *series.Store    // nil without charts
-	notifier    *notifier        // nil without a notification endpoint
+	ci          *cluster.Cluster                       // logs its queries at INFO, as upstream
+	quiet       *cluster.Cluster                       // the sampler's: logs at DEBUG
+	store       *series.Store                          // nil without charts
+	nodeRates   atomic.Pointer[map[counterKey]float32] // the sampler's last per-nsqd rates
+	lastSeen    atomic.Int64                           // unix ns of the UI's last request
+	wake        chan struct{}                          // wakes an idle sampler
+	idleAfter   time.Duration                          // sampleIdle (shorter in tests)
+	notifier    *notifier                              // nil without a notification endpoint
 
 	httpLn  net.Listener
 	httpSrv *http.Server
@@ -90,6 +94,10 @@ func New(opts *Options) (*NSQAdmin, error) {
 	a.quiet = cluster.New(a.client, func(f string, args ...any) { a.logf(LogDebug, f, args...) })
 	if o.SampleInterval > 0 {
 		a.store = series.New(int(o.SampleHistory / o.SampleInterval))
+		a.wake = make(chan struct{}, 1)
+		a.idleAfter = sampleIdle
+		// sample from the start, as if someone had just looked
+		a.lastSeen.Store(time.Now().UnixNano())
 	}
 	if o.NotificationHTTPEndpoint != "" {
 		a.notifier = newNotifier(a)

@@ -175,7 +175,7 @@ func TestDifferentialTwoNodes(t *testing.T) {
 	c.Publish(t, 1, "t", "3")
 	c.Publish(t, 1, "shared", "x")
 	c.CreateChannel(t, 1, "solo", "s")
-	consume(t, c, 0, "t", "a", nil)
+	c.Consume(t, 0, "t", "a", true, nil)
 	admintest.WaitFor(t, "in flight", func() bool { return c.Channel(t, 0, "t", "a").InFlightCount == 1 })
 	c.WaitRegistered(t, "t", "b", 2)
 	c.WaitRegistered(t, "solo", "s", 1)

@@ -1,15 +1,18 @@
 package admin
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
 	"path"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -61,6 +64,7 @@ func (a *NSQAdmin) newHandler() http.Handler {
 		"/nodes", "/nodes/:node", "/counter", "/lookup"} {
 		rt.Handle(get, bp(page), a.logged(a.index))
 	}
+	api := bp("/api") + "/"
 	rt.Handle(get, bp("/ping"), a.plainText(func(http.ResponseWriter, *http.Request, httproute.Params) (any, error) {
 		return "OK", nil
 	}))
@@ -91,7 +95,12 @@ func (a *NSQAdmin) newHandler() http.Handler {
 	// ours: the history of the live charts
 	rt.Handle(get, bp("/api/charts"), a.v1(a.charts))
 
-	return compress(a.recoverer(rt))
+	return compress(a.recoverer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, api) {
+			a.touch() // the UI is in use: keep sampling
+		}
+		rt.ServeHTTP(w, r)
+	})))
 }
 
 // recoverer answers 500 INTERNAL_ERROR when a handler panics.
@@ -665,6 +674,16 @@ type chartsDoc struct {
 	// IntervalMS is the sampling interval; 0 when charts are off.
 	IntervalMS int64 `json:"interval_ms"`
 	series.History
+	// NodeRates are, with ?topic=, the last sample's rate of the topic and
+	// its channels on each nsqd.
+	NodeRates []nodeRate `json:"node_rates,omitempty"`
+}
+
+type nodeRate struct {
+	Node    string  `json:"node"`
+	Topic   string  `json:"topic"`
+	Channel string  `json:"channel"`
+	Rate    float64 `json:"rate"`
 }
 
 // charts answers the cluster's series and every topic's (no parameter),
@@ -692,8 +711,19 @@ func (a *NSQAdmin) charts(_ http.ResponseWriter, r *http.Request, _ httproute.Pa
 	case topic != "":
 		match = func(k series.Key) bool { return k.Topic == topic }
 	}
-	return chartsDoc{
+	doc := chartsDoc{
 		IntervalMS: a.getOpts().SampleInterval.Milliseconds(),
 		History:    a.store.Query(points, match),
-	}, nil
+	}
+	if rates := a.nodeRates.Load(); rates != nil && topic != "" {
+		for k, r := range *rates {
+			if k.topic == topic && (channel == "" || k.channel == channel) {
+				doc.NodeRates = append(doc.NodeRates, nodeRate{k.node, k.topic, k.channel, math.Round(float64(r)*1000) / 1000})
+			}
+		}
+		slices.SortFunc(doc.NodeRates, func(x, y nodeRate) int {
+			return cmp.Or(strings.Compare(x.Channel, y.Channel), strings.Compare(x.Node, y.Node))
+		})
+	}
+	return doc, nil
 }

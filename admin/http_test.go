@@ -29,37 +29,6 @@ var (
 	mustDo = admintest.MustDo
 )
 
-type quietLogger struct{}
-
-func (quietLogger) Output(int, string) error { return nil }
-
-// consume connects a go-nsq consumer with cfg to nsqd i that never
-// finishes its messages until the test ends.
-func consume(t *testing.T, c *admintest.Cluster, i int, topic, channel string, cfg *gonsq.Config) {
-	t.Helper()
-	if cfg == nil {
-		cfg = gonsq.NewConfig()
-	}
-	cons, err := gonsq.NewConsumer(topic, channel, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cons.SetLogger(quietLogger{}, gonsq.LogLevelError)
-	release := make(chan struct{})
-	cons.AddHandler(gonsq.HandlerFunc(func(*gonsq.Message) error {
-		<-release
-		return nil
-	}))
-	if err := cons.ConnectToNSQD(c.NSQDs[i].TCPAddr().String()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		close(release)
-		cons.Stop()
-		<-cons.StopChan
-	})
-}
-
 // single is the document fixture: one nsqlookupd, one nsqd with topic
 // "orders" (3 messages) and its channels "archive" (no consumer) and
 // "billing" (one consumer holding one message), and "ghost", a topic only
@@ -74,7 +43,7 @@ func single(t *testing.T, mutate func(*admin.Options)) (*admintest.Cluster, *str
 	cfg.UserAgent = "admin-test/1.0"
 	cfg.SampleRate = 99 // every message: rand.Int31n(100) > 99 never holds
 	cfg.Snappy = true
-	consume(t, c, 0, "orders", "billing", cfg)
+	c.Consume(t, 0, "orders", "billing", true, cfg)
 	admintest.WaitFor(t, "one message in flight", func() bool {
 		ch := c.Channel(t, 0, "orders", "billing")
 		return ch != nil && ch.InFlightCount == 1
@@ -211,7 +180,7 @@ func TestTwoNodes(t *testing.T) {
 	c.CreateChannel(t, 1, "t", "c2")
 	c.Publish(t, 0, "t", "a", "b")
 	c.Publish(t, 1, "t", "c", "d", "e")
-	consume(t, c, 1, "t", "c1", nil)
+	c.Consume(t, 1, "t", "c1", true, nil)
 	admintest.WaitFor(t, "in flight", func() bool { return c.Channel(t, 1, "t", "c1").InFlightCount == 1 })
 	c.WaitRegistered(t, "t", "c2", 2)
 
@@ -788,7 +757,7 @@ func TestCharts(t *testing.T) {
 	})
 	c.Publish(t, 0, "t", "1", "2", "3")
 	c.Publish(t, 1, "t", "4")
-	consume(t, c, 1, "t", "ch", nil)
+	c.Consume(t, 1, "t", "ch", true, nil)
 	admintest.WaitFor(t, "depth 3, in flight 1, and a rate", func() bool {
 		if err := admintest.GetJSON(c.URL("/api/charts?topic=t"), &doc); err != nil || len(doc.Series) != 2 {
 			return false
@@ -801,6 +770,19 @@ func TestCharts(t *testing.T) {
 		return tp.Topic == "t" && tp.Channel == "" && ch.Channel == "ch" &&
 			last(ch.Depth) == 3 && last(ch.InFlight) == 1 && last(tp.InFlight) == 1 && sawRate
 	})
+	// the last rate of the topic and its channel on each nsqd
+	var rates struct {
+		NodeRates []struct {
+			Node    string  `json:"node"`
+			Topic   string  `json:"topic"`
+			Channel string  `json:"channel"`
+			Rate    float64 `json:"rate"`
+		} `json:"node_rates"`
+	}
+	if err := admintest.GetJSON(c.URL("/api/charts?topic=t&points=1"), &rates); err != nil || len(rates.NodeRates) != 4 ||
+		rates.NodeRates[0].Channel != "" || rates.NodeRates[2].Channel != "ch" || rates.NodeRates[3].Topic != "t" {
+		t.Errorf("node rates %+v %v", rates, err)
+	}
 	if doc.IntervalMS != 50 || len(doc.Times) != len(doc.Series[0].Rate) || len(doc.Times) < 3 {
 		t.Errorf("charts: interval %d, %d times, %d points", doc.IntervalMS, len(doc.Times), len(doc.Series[0].Rate))
 	}

@@ -37,6 +37,9 @@ type counterValue struct {
 // one goroutine.
 type sampler struct {
 	prev map[counterKey]counterValue
+	// rates are the last sample's rates of each topic and channel on each
+	// nsqd (no history is kept per nsqd)
+	rates map[counterKey]float32
 }
 
 type accum struct {
@@ -48,6 +51,7 @@ type accum struct {
 // points computes one sample from the per-nsqd topic stats read at now.
 func (s *sampler) points(now time.Time, topics []*cluster.TopicStats) map[series.Key]series.Point {
 	next := make(map[counterKey]counterValue, len(s.prev))
+	s.rates = make(map[counterKey]float32, len(s.prev))
 	acc := map[series.Key]*accum{{}: {hasRate: true}}
 	get := func(k series.Key) *accum {
 		a := acc[k]
@@ -69,6 +73,7 @@ func (s *sampler) points(now time.Time, topics []*cluster.TopicStats) map[series
 			delta = count
 		}
 		r := float64(delta) / dt
+		s.rates[k] = float32(r)
 		a.rate += r
 		a.hasRate = true
 		return r, true
@@ -103,19 +108,52 @@ func (s *sampler) points(now time.Time, topics []*cluster.TopicStats) map[series
 	return out
 }
 
-// sampleLoop records a sample every SampleInterval until ctx is done. A
-// read that fails entirely records a gap in every series.
+// sampleIdle is how long after the last request of a page or of /api/
+// the sampler stops: nsqadmin reads nobody's /stats (and fills nobody's
+// request log) while no one looks at it.
+const sampleIdle = 10 * time.Minute
+
+// touch notes a request of the UI; the first after an idle time wakes the
+// sampler at once.
+func (a *NSQAdmin) touch() {
+	if a.store == nil {
+		return
+	}
+	now := time.Now().UnixNano()
+	if prev := a.lastSeen.Swap(now); now-prev > int64(a.idleAfter) {
+		select {
+		case a.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// sampleLoop records a sample every SampleInterval until ctx is done,
+// while the UI is in use. A read that fails entirely, and an idle time,
+// record a gap in every series.
 func (a *NSQAdmin) sampleLoop(ctx context.Context) {
 	interval := a.getOpts().SampleInterval
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	var s sampler
+	idle := false
 	for {
-		a.sampleOnce(ctx, &s, interval)
+		if time.Since(time.Unix(0, a.lastSeen.Load())) > a.idleAfter {
+			if !idle {
+				idle = true
+				s = sampler{}
+				a.store.Record(time.Now(), nil)
+				a.nodeRates.Store(nil)
+			}
+		} else {
+			idle = false
+			a.sampleOnce(ctx, &s, interval)
+		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
+		case <-a.wake:
 		}
 	}
 }
@@ -141,4 +179,5 @@ func (a *NSQAdmin) sampleOnce(ctx context.Context, s *sampler, interval time.Dur
 	}
 	now := time.Now()
 	a.store.Record(now, s.points(now, topics))
+	a.nodeRates.Store(&s.rates)
 }

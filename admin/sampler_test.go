@@ -1,7 +1,15 @@
 package admin
 
 import (
+	"encoding/json"
+	"io"
 	"math"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -42,4 +50,70 @@ func TestSamplerPoints(t *testing.T) {
 	if len(p) != 1 || p[series.Key{}].Depth != 0 {
 		t.Fatalf("empty %+v", p)
 	}
+}
+
+// TestSamplerIdles: nobody using the UI, nsqadmin stops reading /stats;
+// the next API call wakes it at once.
+func TestSamplerIdles(t *testing.T) {
+	var mu sync.Mutex
+	reads := 0
+	nsqd := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/info":
+			host, port, _ := net.SplitHostPort(r.Host)
+			p, _ := strconv.Atoi(port)
+			_ = json.NewEncoder(w).Encode(map[string]any{"version": "1.3.0", "broadcast_address": host, "hostname": "h", "http_port": p})
+		case "/stats":
+			mu.Lock()
+			reads++
+			mu.Unlock()
+			_, _ = w.Write([]byte(`{"topics":[]}`))
+		}
+	}))
+	defer nsqd.Close()
+	o := NewOptions()
+	o.HTTPAddress = "127.0.0.1:0"
+	o.LogOutput = io.Discard
+	o.NSQDHTTPAddresses = []string{strings.TrimPrefix(nsqd.URL, "http://")}
+	o.SampleInterval, o.SampleHistory = 10*time.Millisecond, time.Second
+	a, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.idleAfter = 200 * time.Millisecond
+	if err := a.Main(); err != nil {
+		t.Fatal(err)
+	}
+	defer a.Exit()
+	count := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return reads
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	wait := func(what string, cond func() bool) {
+		t.Helper()
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s", what)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	wait("samples", func() bool { return count() > 3 })
+	// idle: the reads stop
+	time.Sleep(a.idleAfter)
+	var idle int
+	wait("the sampler to stop", func() bool {
+		n := count()
+		time.Sleep(50 * time.Millisecond)
+		idle = count()
+		return idle == n
+	})
+	resp, err := http.Get("http://" + a.HTTPAddr().String() + "/api/charts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	wait("the sampler to wake", func() bool { return count() > idle+2 })
 }

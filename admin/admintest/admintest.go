@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	gonsq "github.com/nsqio/go-nsq"
+
 	"github.com/nsqfast/nsq/admin"
 	"github.com/nsqfast/nsq/engine/nsqd"
 	"github.com/nsqfast/nsq/lookup"
@@ -314,4 +316,38 @@ func FreeAddr(t testing.TB) string {
 	a := ln.Addr().String()
 	ln.Close()
 	return a
+}
+
+type quietLogger struct{}
+
+func (quietLogger) Output(int, string) error { return nil }
+
+// Consume connects a go-nsq consumer (with cfg, or the defaults) to nsqd
+// i; with hold, it keeps every message in flight until the test ends,
+// else it finishes them. It is stopped when the test ends.
+func (c *Cluster) Consume(t testing.TB, i int, topic, channel string, hold bool, cfg *gonsq.Config) {
+	t.Helper()
+	if cfg == nil {
+		cfg = gonsq.NewConfig()
+	}
+	cons, err := gonsq.NewConsumer(topic, channel, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cons.SetLogger(quietLogger{}, gonsq.LogLevelError)
+	release := make(chan struct{})
+	cons.AddHandler(gonsq.HandlerFunc(func(*gonsq.Message) error {
+		if hold {
+			<-release
+		}
+		return nil
+	}))
+	if err := cons.ConnectToNSQD(c.NSQDs[i].TCPAddr().String()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		close(release)
+		cons.Stop()
+		<-cons.StopChan
+	})
 }

@@ -168,11 +168,17 @@
     ctx.textAlign = 'center';
     ctx.textBaseline = 'top';
     if (n > 0) {
+      // up to 5 time labels, none repeated (samples can be less than a
+      // second apart)
       var ticks = Math.min(5, n);
+      var shown = '';
       for (var t = 0; t < ticks; t++) {
         var idx = ticks === 1 ? n - 1 : Math.round((n - 1) * t / (ticks - 1));
+        var label = clock(this.times[idx]);
+        if (label === shown) { continue; }
+        shown = label;
         var tx = P.left + (n === 1 ? w : w * idx / (n - 1));
-        ctx.fillText(clock(this.times[idx]), Math.min(Math.max(tx, P.left + 24), P.left + w - 24), P.top + h + 6);
+        ctx.fillText(label, Math.min(Math.max(tx, P.left + 24), P.left + w - 24), P.top + h + 6);
       }
     } else {
       ctx.fillText('waiting for the first samples…', P.left + w / 2, P.top + h / 2);

@@ -74,6 +74,31 @@
     if (!chartsOn()) { return ''; }
     return html`<td class="spark-cell"><canvas class="spark" width="110" height="22" data-topic="${topic}" data-channel="${channel || ''}" data-metric="${metric}"></canvas></td>`;
   }
+  // liveRateHead and liveRateCell are the per-nsqd rate column of the topic
+  // and channel tables, filled by fillNodeRates from nsqadmin's samples.
+  function liveRateHead() {
+    if (!chartsOn()) { return ''; }
+    return html`<th class="num" title="messages per second, sampled by nsqadmin">${G.active() ? 'Live rate' : 'Rate'}</th>`;
+  }
+  function liveRateCell(node) {
+    return chartsOn() ? html`<td class="num live-rate" data-node-rate="${node}">–</td>` : '';
+  }
+  function fillNodeRates(root, doc, key) {
+    var s = doc.series.find(function (x) { return x.topic === key[0] && x.channel === key[1]; });
+    root.querySelectorAll('[data-node-rate]').forEach(function (td) {
+      var node = td.getAttribute('data-node-rate');
+      var r = null;
+      if (node === '*') {
+        for (var i = s ? s.rate.length - 1 : -1; i >= 0; i--) {
+          if (s.rate[i] !== null) { r = s.rate[i]; break; }
+        }
+      } else {
+        var nr = (doc.node_rates || []).find(function (x) { return x.node === node && x.channel === key[1]; });
+        r = nr ? nr.rate : null;
+      }
+      td.textContent = N.rate(r);
+    });
+  }
   var CHART_TITLES = { rate: ['Message rate', '/s'], depth: ['Depth', ''], in_flight: ['In-flight', ''] };
 
   // live polls /api/charts with query (a URLSearchParams) and draws every
@@ -214,20 +239,20 @@
         out.push(html`<h3>Topic Message Queue</h3>
         <table class="table" id="topic-nodes">
           <thead>
-          ${np ? html`<tr><th colspan="${ga ? 6 : 5}"></th><th colspan="${np}" class="group">E2E Processing Latency</th></tr>` : ''}
+          ${np ? html`<tr><th colspan="${5 + (ga ? 1 : 0) + (chartsOn() ? 1 : 0)}"></th><th colspan="${np}" class="group">E2E Processing Latency</th></tr>` : ''}
           <tr><th>NSQd Host</th><th class="num">Depth</th><th class="num">Memory + Disk</th><th class="num">Messages</th>
-            ${ga ? html`<th class="num">Rate</th>` : ''}<th class="num">Channels</th>${pctHeads(lat)}</tr>
+            ${ga ? html`<th class="num">Rate</th>` : ''}${liveRateHead()}<th class="num">Channels</th>${pctHeads(lat)}</tr>
           </thead><tbody>
           ${nodes.map(function (n) {
     return html`<tr data-node="${n.node}"><td>${tombstoneButton(n.node, name)} ${nodeName(n)}${paused(n.paused)}</td>
               ${num(n.depth)}${memDisk(n)}${num(n.message_count)}
-              ${ga ? G.rateCell('topic', n.node, name, '') : ''}
+              ${ga ? G.rateCell('topic', n.node, name, '') : ''}${liveRateCell(n.node)}
               ${num((n.channels || []).length)}${pctCells(n.e2e_processing_latency, np)}</tr>
-            ${ga ? html`<tr class="graph-row"><td></td><td>${G.spark('topic', n.node, name, '', 'depth')}</td><td></td><td>${G.spark('topic', n.node, name, '', 'message_count')}</td><td></td><td></td><td colspan="${np}">${np ? G.spark('e2e', n.node, n.e2e_processing_latency, '', 'e2e_processing_latency') : ''}</td></tr>` : ''}`;
+            ${ga ? html`<tr class="graph-row"><td></td><td>${G.spark('topic', n.node, name, '', 'depth')}</td><td></td><td>${G.spark('topic', n.node, name, '', 'message_count')}</td><td></td>${chartsOn() ? N.raw('<td></td>') : ''}<td></td><td colspan="${np}">${np ? G.spark('e2e', n.node, n.e2e_processing_latency, '', 'e2e_processing_latency') : ''}</td></tr>` : ''}`;
   })}
           <tr class="total" data-node="*"><td>Total:</td>${num(t.depth)}${memDisk(t)}${num(t.message_count)}
-            ${ga ? G.rateCell('topic', '*', name, '') : ''}${num(chans.length)}${pctCells(lat, np)}</tr>
-          ${ga ? html`<tr class="graph-row"><td></td><td>${G.spark('topic', '*', name, '', 'depth')}</td><td></td><td>${G.spark('topic', '*', name, '', 'message_count')}</td><td></td><td></td><td colspan="${np}">${np ? G.spark('e2e', '*', lat, '', 'e2e_processing_latency') : ''}</td></tr>` : ''}
+            ${ga ? G.rateCell('topic', '*', name, '') : ''}${liveRateCell('*')}${num(chans.length)}${pctCells(lat, np)}</tr>
+          ${ga ? html`<tr class="graph-row"><td></td><td>${G.spark('topic', '*', name, '', 'depth')}</td><td></td><td>${G.spark('topic', '*', name, '', 'message_count')}</td><td></td>${chartsOn() ? N.raw('<td></td>') : ''}<td></td><td colspan="${np}">${np ? G.spark('e2e', '*', lat, '', 'e2e_processing_latency') : ''}</td></tr>` : ''}
           </tbody></table>`);
       }
       out.push(html`<h3>Channel Message Queues</h3>`);
@@ -269,7 +294,9 @@
         });
       });
       if (G.active()) { G.fillRates(root); }
-      return live(root, new URLSearchParams({ topic: name }), [name, '']);
+      return live(root, new URLSearchParams({ topic: name }), [name, ''], function (doc) {
+        fillNodeRates(root, doc, [name, '']);
+      });
     }
   };
 
@@ -289,7 +316,7 @@
         ? html`<a class="label label-success" href="${c.auth_identity_url}" title="${who}">Authed</a>`
         : html`<span class="label label-success" title="${who}">Authed</span>`);
     }
-    return out;
+    return N.raw(out.map(String).join(' '));
   }
   function clientHost(c) {
     var id = String(c.client_id);
@@ -324,19 +351,19 @@
           return html`<tr class="${total ? 'total' : ''}" data-node="${total ? '*' : s.node}"><td>${total ? 'Total:' : html`${nodeName(s)}${paused(s.paused)}`}</td>
             ${num(s.depth)}${memDisk(s)}${num(s.in_flight_count)}${num(s.deferred_count)}${num(s.requeue_count)}
             ${num(s.timeout_count)}${num(s.message_count)}${ga ? G.rateCell('channel', total ? '*' : s.node, topic, name) : ''}
-            ${num(s.client_count)}${pctCells(s.e2e_processing_latency, np)}</tr>
+            ${liveRateCell(total ? '*' : s.node)}${num(s.client_count)}${pctCells(s.e2e_processing_latency, np)}</tr>
           ${ga ? html`<tr class="graph-row"><td></td><td>${G.spark('channel', total ? '*' : s.node, topic, name, 'depth')}</td><td></td>
             <td>${G.spark('channel', total ? '*' : s.node, topic, name, 'in_flight_count')}</td><td>${G.spark('channel', total ? '*' : s.node, topic, name, 'deferred_count')}</td>
             <td>${G.spark('channel', total ? '*' : s.node, topic, name, 'requeue_count')}</td><td>${G.spark('channel', total ? '*' : s.node, topic, name, 'timeout_count')}</td>
-            <td>${G.spark('channel', total ? '*' : s.node, topic, name, 'message_count')}</td><td></td>
+            <td>${G.spark('channel', total ? '*' : s.node, topic, name, 'message_count')}</td><td></td>${chartsOn() ? N.raw('<td></td>') : ''}
             <td>${G.spark('channel', total ? '*' : s.node, topic, name, 'clients')}</td><td colspan="${np}"></td></tr>` : ''}`;
         };
         out.push(html`<h3>Channel</h3><table class="table" id="channel-nodes"><thead>
-          <tr><th></th><th colspan="4" class="group">Message Queues</th><th colspan="${ga ? 5 : 4}" class="group">Statistics</th>
+          <tr><th></th><th colspan="4" class="group">Message Queues</th><th colspan="${4 + (ga ? 1 : 0) + (chartsOn() ? 1 : 0)}" class="group">Statistics</th>
             ${np ? html`<th colspan="${np}" class="group">E2E Processing Latency</th>` : ''}</tr>
           <tr><th>NSQd Host</th><th class="num">Depth</th><th class="num">Memory + Disk</th><th class="num">In-Flight</th><th class="num">Deferred</th>
             <th class="num">Requeued</th><th class="num">Timed Out</th><th class="num">Messages</th>${ga ? html`<th class="num">Rate</th>` : ''}
-            <th class="num">Connections</th>${pctHeads(lat)}</tr></thead><tbody>
+            ${liveRateHead()}<th class="num">Connections</th>${pctHeads(lat)}</tr></thead><tbody>
           ${nodes.map(function (n) { return row(n, false); })}${row(c, true)}</tbody></table>`);
       }
       out.push(html`<h3>Client Connections</h3>`);
@@ -371,7 +398,9 @@
         });
       });
       if (G.active()) { G.fillRates(root); }
-      return live(root, new URLSearchParams({ topic: topic, channel: name }), [topic, name]);
+      return live(root, new URLSearchParams({ topic: topic, channel: name }), [topic, name], function (doc) {
+        fillNodeRates(root, doc, [topic, name]);
+      });
     }
   };
 
