@@ -255,12 +255,18 @@ func (s *Server) Stop(ctx context.Context) error {
 	for _, c := range s.Clients() {
 		c.closeConn()
 	}
-	err := s.gengine.Stop(ctx)
+	// gnet's Stop polls for the end of the shutdown every 500ms; Run
+	// returning is the same event, without the wait (stop took 0.5s).
+	stopped := make(chan error, 1)
+	go func() { stopped <- s.gengine.Stop(ctx) }()
 	select {
 	case <-s.runErr:
+		return nil
+	case err := <-stopped:
+		return err
 	case <-ctx.Done():
+		return ctx.Err()
 	}
-	return err
 }
 
 func (s *Server) shard(id int64) *struct {
