@@ -666,6 +666,9 @@ func TestGraphite(t *testing.T) {
 	var queries []string
 	var auths []string
 	graphite := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/graphite/render" {
+			t.Errorf("graphite asked %s", r.URL.Path)
+		}
 		mu.Lock()
 		queries = append(queries, r.URL.RawQuery)
 		u, p, _ := r.BasicAuth()
@@ -679,17 +682,18 @@ func TestGraphite(t *testing.T) {
 		io.WriteString(w, "PNG")
 	}))
 	defer graphite.Close()
-	u := strings.Replace(graphite.URL, "http://", "http://gu:gp@", 1)
+	u := strings.Replace(graphite.URL, "http://", "http://gu:gp@", 1) + "/graphite"
 	c := admintest.Start(t, admintest.Config{Admin: func(o *admin.Options) {
 		o.GraphiteURL = u
 		o.ProxyGraphite = true
 		o.StatsdInterval = 10 * time.Second
+		o.BasePath = "/admin"
 	}})
 	// the fake answers the target as the value: 125 per 10s is 12.50/s
-	if got := mustDo(t, "GET", c.URL("/api/graphite?metric=rate&target=125"), ""); got != `{"rate":"12.50"}` {
+	if got := mustDo(t, "GET", c.URL("/admin/api/graphite?metric=rate&target=125"), ""); got != `{"rate":"12.50"}` {
 		t.Errorf("rate %s", got)
 	}
-	if got := mustDo(t, "GET", c.URL("/api/graphite?metric=rate&target=-1"), ""); got != `{"rate":"N/A"}` {
+	if got := mustDo(t, "GET", c.URL("/admin/api/graphite?metric=rate&target=-1"), ""); got != `{"rate":"N/A"}` {
 		t.Errorf("negative %s", got)
 	}
 	mu.Lock()
@@ -702,11 +706,11 @@ func TestGraphite(t *testing.T) {
 		{"metric=rate", `{"message":"INVALID_ARG_TARGET"}`},
 		{"metric=rate&target=null", `{"message":"INTERNAL_ERROR"}`},
 	} {
-		if code, body := do(t, "GET", c.URL("/api/graphite?"+bad.q), ""); body != bad.want || code == 200 {
+		if code, body := do(t, "GET", c.URL("/admin/api/graphite?"+bad.q), ""); body != bad.want || code == 200 {
 			t.Errorf("%s: %d %s", bad.q, code, body)
 		}
 	}
-	if got := mustDo(t, "GET", c.URL("/render?target=abc&width=120"), ""); got != "PNG" {
+	if got := mustDo(t, "GET", c.URL("/admin/render?target=abc&width=120"), ""); got != "PNG" {
 		t.Errorf("proxied render %q", got)
 	}
 	mu.Lock()
@@ -714,8 +718,8 @@ func TestGraphite(t *testing.T) {
 	if last := queries[len(queries)-1]; last != "target=abc&width=120" || auths[len(auths)-1] != "gu:gp" {
 		t.Errorf("proxied query %q auth %q", last, auths[len(auths)-1])
 	}
-	_, page := do(t, "GET", c.URL("/"), "")
-	if !strings.Contains(page, `"graphite_url":"","graph_enabled":true,"proxy_graphite":true,"statsd_interval":10`) {
+	_, page := do(t, "GET", c.URL("/admin"), "")
+	if !strings.Contains(page, `"graphite_url":"/admin","graph_enabled":true,"proxy_graphite":true,"statsd_interval":10`) {
 		t.Errorf("page config: %s", page)
 	}
 }

@@ -117,13 +117,16 @@ func (a *NSQAdmin) staticAsset(w http.ResponseWriter, _ *http.Request, ps httpro
 	return b, nil
 }
 
-// newGraphiteProxy forwards /render to Graphite, with the user and
-// password of the Graphite URL as basic authentication, as upstream.
+// newGraphiteProxy forwards <base path>/render to Graphite's /render
+// (under the Graphite URL's own path), with the user and password of the
+// Graphite URL as basic authentication, as upstream.
 func newGraphiteProxy(target *url.URL, tlsConfig *tls.Config, connect, request time.Duration) http.Handler {
 	return &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.Out.URL.Scheme = target.Scheme
 			pr.Out.URL.Host = target.Host
+			pr.Out.URL.Path = strings.TrimSuffix(target.Path, "/") + "/render"
+			pr.Out.URL.RawPath = ""
 			pr.Out.Host = ""
 			if target.User != nil {
 				pass, _ := target.User.Password()
