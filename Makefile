@@ -1,7 +1,7 @@
 # The two commands a new machine needs: `make run` and `make test`.
 GO        ?= go
 BIN       := bin
-BINARIES  := nsqd nsqlookupd
+BINARIES  := nsqd nsqlookupd nsqadmin
 DATA      ?= $(CURDIR)/data
 GOFLAGS   ?=
 export GOFLAGS
@@ -16,25 +16,33 @@ build:
 
 # Builds and starts a local cluster of one: nsqlookupd (TCP 4160, HTTP
 # 4161), then an nsqd (TCP 4150, HTTP 4151, data in ./data/nsqd)
-# registered with it; nsqadmin joins when its issue lands. Everything
-# listens on 127.0.0.1 and broadcasts 127.0.0.1, so consumers that find
-# nsqd through nsqlookupd can reach it. Ctrl-C stops both.
+# registered with it, then nsqadmin (http://127.0.0.1:4171) reading the
+# cluster from nsqlookupd. Everything listens on 127.0.0.1 and broadcasts
+# 127.0.0.1, so consumers that find nsqd through nsqlookupd can reach it.
+# Ctrl-C stops them all.
 run: build
 	@mkdir -p $(DATA)/nsqd
 	@echo "nsqlookupd: tcp 127.0.0.1:4160  http http://127.0.0.1:4161"
 	@echo "nsqd:       tcp 127.0.0.1:4150  http http://127.0.0.1:4151  data $(DATA)/nsqd  (registered with nsqlookupd)"
+	@echo "nsqadmin:   http://127.0.0.1:4171  (the web UI)"
 	@$(BIN)/nsqlookupd --tcp-address=127.0.0.1:4160 --http-address=127.0.0.1:4161 --broadcast-address=127.0.0.1 & lookupd=$$!; \
-	  trap 'kill $$lookupd 2>/dev/null; wait $$lookupd' EXIT INT TERM; \
 	  $(BIN)/nsqd --tcp-address=127.0.0.1:4150 --http-address=127.0.0.1:4151 --data-path=$(DATA)/nsqd \
-	    --broadcast-address=127.0.0.1 --lookupd-tcp-address=127.0.0.1:4160
+	    --broadcast-address=127.0.0.1 --lookupd-tcp-address=127.0.0.1:4160 & nsqd=$$!; \
+	  $(BIN)/nsqadmin --http-address=127.0.0.1:4171 --lookupd-http-address=127.0.0.1:4161 & admin=$$!; \
+	  trap 'kill $$admin $$nsqd $$lookupd 2>/dev/null; wait $$admin $$nsqd $$lookupd' EXIT INT TERM; \
+	  wait $$nsqd
 
-# Installs what the tests need, then runs every test: formatting and vet,
-# the unit and integration tests with the race detector, and go-nsq's own
-# test suite against the built nsqd.
+# Installs what the tests need (curl, Debian's chromium for nsqadmin's
+# browser tests), then runs every test: formatting and vet, the unit and
+# integration tests with the race detector (nsqadmin's UI driven in
+# headless chromium among them), and go-nsq's own test suite against the
+# built nsqd.
 test: deps lint test-unit build test-gonsq
 
 deps:
 	@command -v curl >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq curl >/dev/null)
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || \
+	  echo "chromium could not be installed: the browser tests of nsqadmin (admin/uitest) will be skipped"
 	$(GO) mod download
 
 lint:
