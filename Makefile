@@ -1,7 +1,7 @@
 # The two commands a new machine needs: `make run` and `make test`.
 GO        ?= go
 BIN       := bin
-BINARIES  := nsqd nsqlookupd nsqadmin
+BINARIES  := nsqd nsqlookupd nsqadmin nsq_tail to_nsq nsq_stat nsq_to_file nsq_to_http nsq_to_nsq
 DATA      ?= $(CURDIR)/data
 GOFLAGS   ?=
 export GOFLAGS
@@ -82,6 +82,8 @@ bench-compare: build
 fuzz:
 	$(GO) test ./wire/ -run xxx -fuzz FuzzParseCommand -fuzztime 30s
 	$(GO) test ./wire/lookupv1/ -run xxx -fuzz FuzzNext -fuzztime 30s
+	$(GO) test ./cmd/to_nsq/ -run xxx -fuzz FuzzSplit -fuzztime 30s
+	$(GO) test ./cmd/nsq_to_nsq/ -run xxx -fuzz FuzzFilter -fuzztime 30s
 
 clean:
 	rm -rf $(BIN)
