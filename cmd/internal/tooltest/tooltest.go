@@ -138,16 +138,6 @@ func Start(t testing.TB, fn RunFunc) *Run {
 // Signal delivers s to the tool.
 func (r *Run) Signal(s os.Signal) { r.sigs <- s }
 
-// Exited reports whether the tool has returned.
-func (r *Run) Exited() bool {
-	select {
-	case <-r.done:
-		return true
-	default:
-		return false
-	}
-}
-
 // Wait waits for the tool to return (at most 40s) and gives its exit
 // status.
 func (r *Run) Wait(t testing.TB) int {
