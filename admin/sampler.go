@@ -179,5 +179,6 @@ func (a *NSQAdmin) sampleOnce(ctx context.Context, s *sampler, interval time.Dur
 	}
 	now := time.Now()
 	a.store.Record(now, s.points(now, topics))
-	a.nodeRates.Store(&s.rates)
+	rates := s.rates // the map is not changed again: points makes a new one
+	a.nodeRates.Store(&rates)
 }

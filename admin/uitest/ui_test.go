@@ -369,6 +369,7 @@ func TestUI(t *testing.T) {
 	run("topic actions", func(t *testing.T) { stopEvents(); testTopicActions(t, b, c) })
 	run("tombstone", func(t *testing.T) { testTombstone(t, b, c) })
 	run("not admin", func(t *testing.T) { testNotAdmin(t, b, c) })
+	run("nsqd addresses", func(t *testing.T) { testNSQDMode(t, b, c) })
 	run("graphite", func(t *testing.T) { testGraphite(t, b, c) })
 	b.noConsoleErrors("the end")
 }
@@ -622,6 +623,13 @@ func testLookup(t *testing.T, b *browser, c *admintest.Cluster) {
 		return admintest.GetJSON(lookupd+"/channels?topic=planned", &ch) == nil && len(ch.Channels) == 1 && ch.Channels[0] == "later"
 	})
 	b.waitJS("planned in the tree", `!!document.querySelector('#inactive li[data-topic="planned"] li[data-channel="later"]')`)
+	// an inactive topic's page says that no nsqd has it
+	b.click(`#inactive li[data-topic="ghost"] > a`)
+	b.waitJS("the ghost topic page", `location.pathname === '/topics/ghost' && document.getElementById('page').dataset.state === 'ready'`)
+	if txt := eval[string](b, `document.getElementById('page').innerText`); !strings.Contains(txt, "No producers exist for this topic") {
+		t.Errorf("ghost topic page:\n%s", txt)
+	}
+	b.open("/lookup")
 	// delete the inactive channel, then the topic
 	b.click(`#inactive button.delete-channel[data-topic="ghost"][data-channel="gc"]`)
 	b.answer("delete channel ghost/gc", true)
@@ -720,6 +728,27 @@ func testNotAdmin(t *testing.T, b *browser, c *admintest.Cluster) {
 	b.open("/lookup")
 	if eval[bool](b, `!!document.getElementById('create-form')`) {
 		t.Error("the create form is shown to a viewer who may not act")
+	}
+}
+
+// testNSQDMode: with --nsqd-http-address instead of nsqlookupd.
+func testNSQDMode(t *testing.T, b *browser, c *admintest.Cluster) {
+	other := c.StartAdmin(t, func(o *admin.Options) {
+		o.NSQLookupdHTTPAddresses = nil
+		o.NSQDHTTPAddresses = c.NSQDHTTP()
+	})
+	defer b.on(other)()
+	b.open("/")
+	if topics := eval[[]string](b, `Array.from(document.querySelectorAll('tr[data-topic]')).map(tr => tr.dataset.topic)`); strings.Join(topics, ",") != "orders" {
+		t.Errorf("topics %v", topics)
+	}
+	b.open("/nodes")
+	if n := eval[int](b, `document.querySelectorAll('#nodes tr[data-node]').length`); n != 2 {
+		t.Errorf("%d nodes", n)
+	}
+	b.open("/lookup")
+	if txt := eval[string](b, `document.getElementById('page').innerText`); !strings.Contains(txt, "nsqadmin is not configured with nsqlookupd hosts") {
+		t.Errorf("lookup page:\n%s", txt)
 	}
 }
 

@@ -312,7 +312,8 @@
     if (c.snappy) { out.push(html`<span class="label label-primary">Snappy</span>`); }
     if (c.authed) {
       var who = 'Authed' + (c.auth_identity ? ' Identity:' + c.auth_identity : '');
-      out.push(c.auth_identity_url
+      // the auth server's identity URL is linked only if it is http(s)
+      out.push(/^https?:\/\//i.test(c.auth_identity_url || '')
         ? html`<a class="label label-success" href="${c.auth_identity_url}" title="${who}">Authed</a>`
         : html`<span class="label label-success" title="${who}">Authed</span>`);
     }
