@@ -272,7 +272,10 @@ func TestBindFailure(t *testing.T) {
 // TestNoEngineImport: nsqadmin reaches nsqd and nsqlookupd only over
 // HTTP; the binary contains neither.
 func TestNoEngineImport(t *testing.T) {
-	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
+	}
 	out, err := exec.Command(goTool, "list", "-deps", ".").Output()
 	if err != nil {
 		t.Fatalf("go list: %v", err)
