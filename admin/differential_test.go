@@ -10,8 +10,12 @@ import (
 	"testing"
 	"time"
 
+	gonsq "github.com/nsqio/go-nsq"
+
 	"github.com/nsqfast/nsq/admin"
 	"github.com/nsqfast/nsq/admin/admintest"
+	"github.com/nsqfast/nsq/wire/apidoc"
+	"github.com/nsqfast/nsq/wire/lookupdoc"
 )
 
 // upstreamAdmin starts upstream's nsqadmin binary (NSQADMIN_UPSTREAM_BIN,
@@ -19,13 +23,7 @@ import (
 // is skipped without the binary.
 func upstreamAdmin(t *testing.T, args ...string) string {
 	t.Helper()
-	bin := os.Getenv("NSQADMIN_UPSTREAM_BIN")
-	if bin == "" {
-		bin = "/tmp/upstream-nsqadmin"
-	}
-	if _, err := os.Stat(bin); err != nil {
-		t.Skipf("no upstream nsqadmin binary (set NSQADMIN_UPSTREAM_BIN; build it with: cd nsq && go build -o /tmp/upstream-nsqadmin ./apps/nsqadmin): %v", err)
-	}
+	bin := upstreamBinary(t, "NSQADMIN_UPSTREAM_BIN", "nsqadmin")
 	addr := admintest.FreeAddr(t)
 	cmd := exec.Command(bin, append([]string{"--http-address=" + addr}, args...)...)
 	if err := cmd.Start(); err != nil {
@@ -282,4 +280,119 @@ func withoutChannelNodes(s string) string {
 	}
 	b, _ := json.Marshal(doc)
 	return string(b)
+}
+
+// upstreamBinary is the path of an upstream v1.3.0 binary: env, else
+// /tmp/upstream-<name>; the test is skipped without it.
+func upstreamBinary(t *testing.T, env, name string) string {
+	t.Helper()
+	bin := os.Getenv(env)
+	if bin == "" {
+		bin = "/tmp/upstream-" + name
+	}
+	if _, err := os.Stat(bin); err != nil {
+		t.Skipf("no upstream %s binary (set %s): %v", name, env, err)
+	}
+	return bin
+}
+
+// startProcess runs bin with args until the test ends and waits until
+// http://<httpAddr>/ping answers.
+func startProcess(t *testing.T, httpAddr, bin string, args ...string) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	admintest.WaitFor(t, bin+" up", func() bool {
+		resp, err := http.Get("http://" + httpAddr + "/ping")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	})
+}
+
+// TestUpstreamDaemons: our nsqadmin against upstream's nsqlookupd and
+// nsqd answers as upstream's nsqadmin does, and its actions act on them.
+func TestUpstreamDaemons(t *testing.T) {
+	nsqdBin := upstreamBinary(t, "NSQD_UPSTREAM_BIN", "nsqd")
+	lookupdBin := upstreamBinary(t, "NSQLOOKUPD_UPSTREAM_BIN", "nsqlookupd")
+	lTCP, lHTTP := admintest.FreeAddr(t), admintest.FreeAddr(t)
+	startProcess(t, lHTTP, lookupdBin, "--tcp-address="+lTCP, "--http-address="+lHTTP, "--broadcast-address=127.0.0.1")
+	nTCP, nHTTP := admintest.FreeAddr(t), admintest.FreeAddr(t)
+	startProcess(t, nHTTP, nsqdBin, "--tcp-address="+nTCP, "--http-address="+nHTTP, "--data-path="+t.TempDir(),
+		"--broadcast-address=127.0.0.1", "--lookupd-tcp-address="+lTCP)
+	nsqd := "http://" + nHTTP
+	mustDo(t, "POST", nsqd+"/topic/create?topic=orders", "")
+	mustDo(t, "POST", nsqd+"/channel/create?topic=orders&channel=billing", "")
+	mustDo(t, "POST", nsqd+"/channel/create?topic=orders&channel=archive", "")
+	mustDo(t, "POST", nsqd+"/mpub?topic=orders", "a\nb\nc")
+	cfg := gonsq.NewConfig()
+	cfg.UserAgent = "admin-test/1.0"
+	cons, err := gonsq.NewConsumer("orders", "billing", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	cons.SetLogger(nil, gonsq.LogLevelError)
+	cons.AddHandler(gonsq.HandlerFunc(func(*gonsq.Message) error { <-release; return nil }))
+	if err := cons.ConnectToNSQD(nTCP); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		close(release)
+		cons.Stop()
+		<-cons.StopChan
+	}()
+	admintest.WaitFor(t, "registered, one in flight", func() bool {
+		var l lookupdoc.Lookup
+		var s apidoc.Stats
+		return admintest.GetJSON("http://"+lHTTP+"/lookup?topic=orders", &l) == nil && len(l.Channels) == 2 &&
+			admintest.GetJSON(nsqd+"/stats?format=json&topic=orders&channel=billing", &s) == nil &&
+			len(s.Topics) == 1 && len(s.Topics[0].Channels) == 1 && s.Topics[0].Channels[0].InFlightCount == 1
+	})
+
+	theirs := upstreamAdmin(t, "--lookupd-http-address="+lHTTP)
+	c := &admintest.Cluster{}
+	ours := "http://" + c.StartAdmin(t, func(o *admin.Options) { o.NSQLookupdHTTPAddresses = []string{lHTTP} }).HTTPAddr().String()
+	for _, p := range []string{"/api/topics", "/api/topics?inactive=true", "/api/topics/orders", "/api/topics/orders/billing",
+		"/api/topics/orders/archive", "/api/nodes", "/api/nodes/" + nHTTP, "/api/counter"} {
+		var a, b answer
+		for range 5 {
+			start := time.Now().Truncate(time.Second)
+			a, b = fetch(t, "GET", theirs+p, ""), fetch(t, "GET", ours+p, "")
+			if time.Now().Truncate(time.Second).Equal(start) {
+				break
+			}
+		}
+		if a != b || len(b.body) < 20 {
+			t.Errorf("GET %s:\nupstream %+v\nours     %+v", p, a, b)
+		}
+	}
+
+	channel := func(name string) apidoc.Channel {
+		var s apidoc.Stats
+		if err := admintest.GetJSON(nsqd+"/stats?format=json&topic=orders&channel="+name, &s); err != nil || len(s.Topics) != 1 || len(s.Topics[0].Channels) != 1 {
+			return apidoc.Channel{ChannelName: "gone"}
+		}
+		return s.Topics[0].Channels[0]
+	}
+	mustDo(t, "POST", ours+"/api/topics/orders/archive", `{"action":"pause"}`)
+	if !channel("archive").Paused {
+		t.Error("not paused")
+	}
+	mustDo(t, "POST", ours+"/api/topics/orders/archive", `{"action":"empty"}`)
+	if ch := channel("archive"); ch.Depth != 0 {
+		t.Errorf("not emptied: %+v", ch)
+	}
+	mustDo(t, "DELETE", ours+"/api/topics/orders/archive", "")
+	if ch := channel("archive"); ch.ChannelName != "gone" {
+		t.Errorf("not deleted: %+v", ch)
+	}
 }
