@@ -4,8 +4,8 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/nsqfast/nsq/lookup/registry"
 	"github.com/nsqfast/nsq/engine/metrics/promtext"
+	"github.com/nsqfast/nsq/lookup/registry"
 )
 
 // metrics is GET /metrics (not in upstream): the registry in the Prometheus
