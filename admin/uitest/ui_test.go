@@ -560,7 +560,7 @@ func testCounter(t *testing.T, b *browser, c *admintest.Cluster) {
 	if after := total(); n > after {
 		t.Errorf("counter %d beyond /stats %d", n, after)
 	}
-	b.waitJS("the rate line", `/msgs\/sec$/.test(document.getElementById('counter-rate').textContent)`)
+	b.waitJS("the rate line", `/messages per second$/.test(document.getElementById('counter-rate').textContent)`)
 	b.waitJS("the cluster chart", `Number(document.querySelector('.chart canvas').dataset.points) >= 3`)
 	b.shot("counter", false)
 }
@@ -616,7 +616,7 @@ func testLookup(t *testing.T, b *browser, c *admintest.Cluster) {
 		t.Fatal(err)
 	}
 	b.click(`#create-form button[type=submit]`)
-	b.answer("create channel planned/later", true)
+	b.answer("Create channel planned/later?", true)
 	lookupd := "http://" + c.LookupdHTTP()[0]
 	admintest.WaitFor(t, "planned/later in nsqlookupd", func() bool {
 		var ch lookupdoc.Channels
@@ -626,16 +626,16 @@ func testLookup(t *testing.T, b *browser, c *admintest.Cluster) {
 	// an inactive topic's page says that no nsqd has it
 	b.click(`#inactive li[data-topic="ghost"] > a`)
 	b.waitJS("the ghost topic page", `location.pathname === '/topics/ghost' && document.getElementById('page').dataset.state === 'ready'`)
-	if txt := eval[string](b, `document.getElementById('page').innerText`); !strings.Contains(txt, "No producers exist for this topic") {
+	if txt := eval[string](b, `document.getElementById('page').innerText`); !strings.Contains(txt, "No nsqd has this topic now") {
 		t.Errorf("ghost topic page:\n%s", txt)
 	}
 	b.open("/lookup")
 	// delete the inactive channel, then the topic
 	b.click(`#inactive button.delete-channel[data-topic="ghost"][data-channel="gc"]`)
-	b.answer("delete channel ghost/gc", true)
+	b.answer("Delete channel ghost/gc from every nsqlookupd?", true)
 	b.waitJS("gc gone", `!document.querySelector('#inactive li[data-channel="gc"]')`)
 	b.click(`#inactive button.delete-topic[data-topic="ghost"]`)
-	b.answer("delete topic ghost", true)
+	b.answer("Delete topic ghost from every nsqlookupd?", true)
 	b.waitJS("ghost gone", `!document.querySelector('#inactive li[data-topic="ghost"]')`)
 	var topics lookupdoc.Topics
 	if err := admintest.GetJSON(lookupd+"/topics", &topics); err != nil || slices.Contains(topics.Topics, "ghost") {
@@ -653,17 +653,17 @@ func testChannelActions(t *testing.T, b *browser, c *admintest.Cluster) {
 	// Cancel does nothing
 	b.click(`.actions button[data-action="pause"]`)
 	b.shot("confirm", false)
-	b.answer("pause channel orders/archive", false)
+	b.answer("Pause channel orders/archive on every nsqd that has it?", false)
 	if c.Channel(t, 0, "orders", "archive").Paused {
 		t.Fatal("paused although cancelled")
 	}
 	b.click(`.actions button[data-action="pause"]`)
-	b.answer("pause channel orders/archive", true)
+	b.answer("Pause channel orders/archive on every nsqd that has it?", true)
 	both("archive paused on both nsqd", func(i int) bool { return c.Channel(t, i, "orders", "archive").Paused })
 	b.waitJS("the UnPause button and the paused label", `!!document.querySelector('.actions button[data-action="unpause"]') && !!document.querySelector('h2 .label-paused')`)
 
 	b.click(`.actions button[data-action="empty"]`)
-	b.answer("empty channel orders/archive", true)
+	b.answer("Empty channel orders/archive", true)
 	both("archive empty", func(i int) bool { return c.Channel(t, i, "orders", "archive").Depth == 0 })
 	b.waitJS("depth 0 shown", `document.querySelector('#channel-nodes tr.total').cells[1].textContent === '0'`)
 	if d := c.Channel(t, 0, "orders", "billing").Depth; d == 0 {
@@ -671,11 +671,11 @@ func testChannelActions(t *testing.T, b *browser, c *admintest.Cluster) {
 	}
 
 	b.click(`.actions button[data-action="unpause"]`)
-	b.answer("unpause channel orders/archive", true)
+	b.answer("Resume channel orders/archive", true)
 	both("archive unpaused", func(i int) bool { return !c.Channel(t, i, "orders", "archive").Paused })
 
 	b.click(`.actions button[data-action="delete"]`)
-	b.answer("delete channel orders/archive", true)
+	b.answer("Delete channel orders/archive from every nsqd and nsqlookupd?", true)
 	both("archive deleted", func(i int) bool { return c.Channel(t, i, "orders", "archive") == nil })
 	b.waitJS("back on the topic page", `location.pathname === '/topics/orders' && document.getElementById('page').dataset.state === 'ready' && !document.querySelector('#topic-channels tr[data-channel="archive"]')`)
 	b.noConsoleErrors("channel actions")
@@ -684,30 +684,30 @@ func testChannelActions(t *testing.T, b *browser, c *admintest.Cluster) {
 func testTopicActions(t *testing.T, b *browser, c *admintest.Cluster) {
 	b.open("/topics/orders")
 	b.click(`.actions button[data-action="pause"]`)
-	b.answer("pause topic orders", true)
+	b.answer("Pause topic orders", true)
 	admintest.WaitFor(t, "orders paused", func() bool { return c.Topic(t, 0, "orders").Paused && c.Topic(t, 1, "orders").Paused })
 	b.waitJS("paused shown", `!!document.querySelector('.actions button[data-action="unpause"]') && document.querySelectorAll('#topic-nodes .label-paused').length === 2`)
 	// a paused topic holds what is published: empty it
 	c.Publish(t, 1, "orders", "held", "held")
 	b.click(`.actions button[data-action="empty"]`)
-	b.answer("empty topic orders", true)
+	b.answer("Empty topic orders", true)
 	admintest.WaitFor(t, "orders empty", func() bool { return c.Topic(t, 1, "orders").Depth == 0 })
 	b.click(`.actions button[data-action="unpause"]`)
-	b.answer("unpause topic orders", true)
+	b.answer("Resume topic orders", true)
 	admintest.WaitFor(t, "orders unpaused", func() bool { return !c.Topic(t, 0, "orders").Paused && !c.Topic(t, 1, "orders").Paused })
 
 	b.open("/topics/events")
 	b.click(`.actions button[data-action="delete"]`)
-	b.answer("delete topic events", true)
+	b.answer("Delete topic events", true)
 	admintest.WaitFor(t, "events deleted", func() bool { return c.Topic(t, 0, "events") == nil })
-	b.waitJS("back on Streams without events", `location.pathname === '/' && document.getElementById('page').dataset.state === 'ready' && !document.querySelector('tr[data-topic="events"]')`)
+	b.waitJS("back on Topics without events", `location.pathname === '/' && document.getElementById('page').dataset.state === 'ready' && !document.querySelector('tr[data-topic="events"]')`)
 	b.noConsoleErrors("topic actions")
 }
 
 func testTombstone(t *testing.T, b *browser, c *admintest.Cluster) {
 	b.open("/topics/orders")
 	b.click(`#topic-nodes button.tombstone[data-node="` + c.Node(1) + `"]`)
-	b.answer("tombstone orders on "+c.Node(1), true)
+	b.answer("Tombstone topic orders on "+c.Node(1), true)
 	admintest.WaitFor(t, "orders gone from nsqd 1", func() bool { return c.Topic(t, 1, "orders") == nil })
 	var l lookupdoc.Lookup
 	if err := admintest.GetJSON("http://"+c.LookupdHTTP()[0]+"/lookup?topic=orders", &l); err != nil || len(l.Producers) != 1 ||
@@ -747,7 +747,7 @@ func testNSQDMode(t *testing.T, b *browser, c *admintest.Cluster) {
 		t.Errorf("%d nodes", n)
 	}
 	b.open("/lookup")
-	if txt := eval[string](b, `document.getElementById('page').innerText`); !strings.Contains(txt, "nsqadmin is not configured with nsqlookupd hosts") {
+	if txt := eval[string](b, `document.getElementById('page').innerText`); !strings.Contains(txt, "there is nothing to look up") {
 		t.Errorf("lookup page:\n%s", txt)
 	}
 }

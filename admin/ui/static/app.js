@@ -8,7 +8,7 @@
   var G = N.graphite;
   var P = N.pages;
   var ORDER = [P.topics, P.channel, P.topic, P.nodes, P.node, P.lookup, P.counter];
-  var NAV = [['Streams', '/', [P.topics, P.topic, P.channel]], ['Nodes', '/nodes', [P.nodes, P.node]],
+  var NAV = [['Topics', '/', [P.topics, P.topic, P.channel]], ['Nodes', '/nodes', [P.nodes, P.node]],
     ['Counter', '/counter', [P.counter]], ['Lookup', '/lookup', [P.lookup]]];
   var REFRESH = ['off', '2s', '5s', '10s', '30s', '60s'];
 

@@ -23,8 +23,8 @@
       return html`${i > 0 ? N.raw('<span class="sep">›</span>') : ''}${last ? html`<span>${it[0]}</span>` : link(it[1], it[0])}`;
     })}</nav>`;
   }
-  function notice(title, text) {
-    return html`<div class="notice"><strong>${title}</strong> ${text}</div>`;
+  function notice(text) {
+    return html`<div class="notice">${text}</div>`;
   }
   function paused(p) { return p ? html` <span class="label label-paused">paused</span>` : ''; }
   function num(v) { return html`<td class="num">${N.commafy(v)}</td>`; }
@@ -49,13 +49,20 @@
   function adminButtons(kind, isPaused) {
     if (!cfg.is_admin) { return ''; }
     return html`<div class="actions" data-kind="${kind}">
-      <button type="button" class="btn btn-warning" data-action="empty">Empty Queue</button>
-      <button type="button" class="btn btn-danger" data-action="delete">Delete ${kind === 'topic' ? 'Topic' : 'Channel'}</button>
       ${isPaused
-    ? html`<button type="button" class="btn btn-success" data-action="unpause">UnPause ${kind === 'topic' ? 'Topic' : 'Channel'}</button>`
-    : html`<button type="button" class="btn btn-primary" data-action="pause">Pause ${kind === 'topic' ? 'Topic' : 'Channel'}</button>`}
+    ? html`<button type="button" class="btn btn-success" data-action="unpause">Resume ${kind}</button>`
+    : html`<button type="button" class="btn btn-primary" data-action="pause">Pause ${kind}</button>`}
+      <button type="button" class="btn btn-warning" data-action="empty">Empty ${kind}</button>
+      <button type="button" class="btn btn-danger" data-action="delete">Delete ${kind}</button>
     </div>`;
   }
+  // the words of the confirmation of each action
+  var VERBS = { pause: 'Pause', unpause: 'Resume', empty: 'Empty', delete: 'Delete' };
+  var WHERE = {
+    pause: 'on every nsqd that has it', unpause: 'on every nsqd that has it',
+    empty: '(drop its queued messages on every nsqd)', delete: 'from every nsqd and nsqlookupd'
+  };
+
   function tombstoneButton(node, topic) {
     if (!cfg.is_admin) { return ''; }
     return html`<button type="button" class="link-btn tombstone" title="tombstone this topic on this node" data-node="${node}" data-topic="${topic}">✘</button>`;
@@ -166,7 +173,7 @@
       b.addEventListener('click', function () {
         var node = b.getAttribute('data-node');
         var topic = b.getAttribute('data-topic');
-        act(html`Are you sure you want to <strong>tombstone</strong> <em>${topic}</em> on <em>${node}</em>? nsqlookupd will stop listing this node for the topic, and the topic is deleted from the node.`,
+        act(html`Tombstone topic <em>${topic}</em> on <em>${node}</em>? nsqlookupd stops sending consumers of the topic to that nsqd, and the topic is deleted from it.`,
           'Tombstone',
           function () { return N.request('DELETE', N.api('/nodes/' + enc(node)), { topic: topic }); },
           function () { N.app.reload(); });
@@ -174,7 +181,7 @@
     });
   }
 
-  // ---- Streams: every topic
+  // ---- Topics: every topic
   P.topics = {
     path: /^\/?$|^\/topics\/?$/,
     title: function () { return 'Topics'; },
@@ -183,7 +190,7 @@
       var topics = doc.topics || [];
       var ga = G.active();
       if (!topics.length) {
-        return html`<h2>Topics</h2>${notice('Notice', 'No Topics Found')}`;
+        return html`<h2>Topics</h2>${notice('The cluster has no topics yet.')}`;
       }
       return html`<h2>Topics <span class="count">${topics.length}</span></h2>
       <table class="table topics-table">
@@ -229,18 +236,18 @@
       var ga = G.active();
       var lat = t.e2e_processing_latency;
       var np = pcts(lat).length;
-      var out = [crumbs([['Streams', '/'], [name]]),
+      var out = [crumbs([['Topics', '/'], [name]]),
         html`<h2 class="title">Topic <strong>${name}</strong>${paused(t.paused)}</h2>`];
       if (!nodes.length) {
-        out.push(html`<h3>Topic Message Queue</h3>${notice('Notice', html`No producers exist for this topic. See ${link('/lookup', 'Lookup')} for more information.`)}`);
+        out.push(notice(html`No nsqd has this topic now. ${link('/lookup', 'Lookup')} shows what nsqlookupd still knows of it.`));
       } else {
         out.push(adminButtons('topic', t.paused));
         out.push(chartPanel(['rate', 'depth', 'in_flight']));
-        out.push(html`<h3>Topic Message Queue</h3>
+        out.push(html`<h3>On each nsqd</h3>
         <table class="table" id="topic-nodes">
           <thead>
-          ${np ? html`<tr><th colspan="${5 + (ga ? 1 : 0) + (chartsOn() ? 1 : 0)}"></th><th colspan="${np}" class="group">E2E Processing Latency</th></tr>` : ''}
-          <tr><th>NSQd Host</th><th class="num">Depth</th><th class="num">Memory + Disk</th><th class="num">Messages</th>
+          ${np ? html`<tr><th colspan="${5 + (ga ? 1 : 0) + (chartsOn() ? 1 : 0)}"></th><th colspan="${np}" class="group">End-to-end latency</th></tr>` : ''}
+          <tr><th>nsqd</th><th class="num">Depth</th><th class="num">Memory + Disk</th><th class="num">Messages</th>
             ${ga ? html`<th class="num">Rate</th>` : ''}${liveRateHead()}<th class="num">Channels</th>${pctHeads(lat)}</tr>
           </thead><tbody>
           ${nodes.map(function (n) {
@@ -255,12 +262,12 @@
           ${ga ? html`<tr class="graph-row"><td></td><td>${G.spark('topic', '*', name, '', 'depth')}</td><td></td><td>${G.spark('topic', '*', name, '', 'message_count')}</td><td></td>${chartsOn() ? N.raw('<td></td>') : ''}<td></td><td colspan="${np}">${np ? G.spark('e2e', '*', lat, '', 'e2e_processing_latency') : ''}</td></tr>` : ''}
           </tbody></table>`);
       }
-      out.push(html`<h3>Channel Message Queues</h3>`);
+      out.push(html`<h3>Channels</h3>`);
       if (!chans.length) {
-        out.push(notice('Notice', 'No channels exist for this topic. Messages will queue at the topic until a channel is created.'));
+        out.push(notice('This topic has no channel: what is published waits in the topic until a channel exists.'));
       } else {
         out.push(html`<table class="table" id="topic-channels"><thead>
-          ${np ? html`<tr><th colspan="${chartsOn() ? 10 : 9}"></th><th colspan="${np}" class="group">E2E Processing Latency</th></tr>` : ''}
+          ${np ? html`<tr><th colspan="${chartsOn() ? 10 : 9}"></th><th colspan="${np}" class="group">End-to-end latency</th></tr>` : ''}
           <tr><th>Channel</th><th class="num">Depth</th><th class="num">Memory + Disk</th><th class="num">In-Flight</th><th class="num">Deferred</th>
           <th class="num">Requeued</th><th class="num">Timed Out</th><th class="num">Messages</th><th class="num">Connections</th>
           ${chartsOn() ? html`<th>Rate</th>` : ''}${pctHeads(lat)}</tr></thead><tbody>
@@ -284,7 +291,7 @@
       root.querySelectorAll('.actions button').forEach(function (b) {
         b.addEventListener('click', function () {
           var action = b.getAttribute('data-action');
-          act(html`Are you sure you want to <strong>${action}</strong> topic <em>${name}</em>?`, action,
+          act(html`${VERBS[action]} topic <em>${name}</em> ${WHERE[action]}?`, VERBS[action],
             function () {
               return action === 'delete'
                 ? N.request('DELETE', N.api(topicPath(name)))
@@ -341,10 +348,10 @@
       var ga = G.active();
       var lat = c.e2e_processing_latency;
       var np = pcts(lat).length;
-      var out = [crumbs([['Streams', '/'], [topic, topicPath(topic)], [name]]),
+      var out = [crumbs([['Topics', '/'], [topic, topicPath(topic)], [name]]),
         html`<h2 class="title">Topic <strong>${topic}</strong> · Channel <strong>${name}</strong>${paused(c.paused)}</h2>`];
       if (!nodes.length) {
-        out.push(notice('Notice', html`No producers exist for this topic/channel. See ${link('/lookup', 'Lookup')} for more information.`));
+        out.push(notice(html`No nsqd has this topic now. ${link('/lookup', 'Lookup')} shows what nsqlookupd still knows of it.`));
       } else {
         out.push(adminButtons('channel', c.paused));
         out.push(chartPanel(['rate', 'depth', 'in_flight']));
@@ -359,20 +366,20 @@
             <td>${G.spark('channel', total ? '*' : s.node, topic, name, 'message_count')}</td><td></td>${chartsOn() ? N.raw('<td></td>') : ''}
             <td>${G.spark('channel', total ? '*' : s.node, topic, name, 'clients')}</td><td colspan="${np}"></td></tr>` : ''}`;
         };
-        out.push(html`<h3>Channel</h3><table class="table" id="channel-nodes"><thead>
-          <tr><th></th><th colspan="4" class="group">Message Queues</th><th colspan="${4 + (ga ? 1 : 0) + (chartsOn() ? 1 : 0)}" class="group">Statistics</th>
-            ${np ? html`<th colspan="${np}" class="group">E2E Processing Latency</th>` : ''}</tr>
-          <tr><th>NSQd Host</th><th class="num">Depth</th><th class="num">Memory + Disk</th><th class="num">In-Flight</th><th class="num">Deferred</th>
+        out.push(html`<h3>On each nsqd</h3><table class="table" id="channel-nodes"><thead>
+          <tr><th></th><th colspan="4" class="group">Queued</th><th colspan="${4 + (ga ? 1 : 0) + (chartsOn() ? 1 : 0)}" class="group">Counts</th>
+            ${np ? html`<th colspan="${np}" class="group">End-to-end latency</th>` : ''}</tr>
+          <tr><th>nsqd</th><th class="num">Depth</th><th class="num">Memory + Disk</th><th class="num">In-Flight</th><th class="num">Deferred</th>
             <th class="num">Requeued</th><th class="num">Timed Out</th><th class="num">Messages</th>${ga ? html`<th class="num">Rate</th>` : ''}
             ${liveRateHead()}<th class="num">Connections</th>${pctHeads(lat)}</tr></thead><tbody>
           ${nodes.map(function (n) { return row(n, false); })}${row(c, true)}</tbody></table>`);
       }
-      out.push(html`<h3>Client Connections</h3>`);
+      out.push(html`<h3>Consumers</h3>`);
       if (!clients.length) {
-        out.push(notice('Notice', 'No clients connected to this channel'));
+        out.push(notice('No consumer is connected to this channel.'));
       } else {
-        out.push(html`<table class="table" id="channel-clients"><thead><tr><th>Client Host</th><th>User-Agent</th><th>Attributes</th><th>NSQd Host</th>
-          <th class="num">In-Flight</th><th class="num">Ready Count</th><th class="num">Finished</th><th class="num">Requeued</th>
+        out.push(html`<table class="table" id="channel-clients"><thead><tr><th>Client</th><th>User agent</th><th>Features</th><th>nsqd</th>
+          <th class="num">In-Flight</th><th class="num">Ready</th><th class="num">Finished</th><th class="num">Requeued</th>
           <th class="num">Messages</th><th class="num">Connected</th></tr></thead><tbody>
           ${clients.map(function (cl) {
     return html`<tr data-client="${cl.remote_address}"><td>${clientHost(cl)}</td><td><small>${cl.user_agent}</small></td>
@@ -389,7 +396,7 @@
       root.querySelectorAll('.actions button').forEach(function (b) {
         b.addEventListener('click', function () {
           var action = b.getAttribute('data-action');
-          act(html`Are you sure you want to <strong>${action}</strong> channel <em>${topic}/${name}</em>?`, action,
+          act(html`${VERBS[action]} channel <em>${topic}/${name}</em> ${WHERE[action]}?`, VERBS[action],
             function () {
               return action === 'delete'
                 ? N.request('DELETE', N.api(channelPath(topic, name)))
@@ -413,9 +420,9 @@
     render: function (doc) {
       var nodes = doc.nodes || [];
       var lookupds = cfg.nsqlookupd.length;
-      return html`<h2>NSQd Nodes <span class="count">${nodes.length}</span></h2>
+      return html`<h2>nsqd <span class="count">${nodes.length}</span></h2>
       <table class="table" id="nodes"><thead><tr><th>Hostname</th><th>Broadcast Address</th><th class="num">TCP Port</th>
-        <th class="num">HTTP Port</th><th>Version</th>${lookupds ? html`<th>Lookupd Conns.</th>` : ''}<th>Topics</th></tr></thead><tbody>
+        <th class="num">HTTP Port</th><th>Version</th>${lookupds ? html`<th>nsqlookupd</th>` : ''}<th>Topics</th></tr></thead><tbody>
       ${nodes.map(function (n) {
     var addr = n.broadcast_address.indexOf(':') >= 0 ? '[' + n.broadcast_address + ']' : n.broadcast_address;
     var httpAddr = addr + ':' + n.http_port;
@@ -427,7 +434,7 @@
           ${lookupds ? html`<td><button type="button" class="btn btn-small conn-count ${conns.length !== lookupds ? 'btn-warning' : ''}" title="show the nsqlookupd this node is registered with">${conns.length}</button>
             <div class="conn-list" hidden>${conns.map(function (c) { return html`<div>${c}</div>`; })}</div></td>` : ''}
           <td>${topics.length ? html`<span class="badge">${topics.length}</span> ` : ''}${topics.map(function (t) {
-    return html`<a href="${N.url(topicPath(t.topic))}" data-link class="label ${t.tombstoned ? 'label-warning' : 'label-primary'}"${t.tombstoned ? N.raw(' title="this topic is currently tombstoned on this node"') : ''}>${t.topic}</a> `;
+    return html`<a href="${N.url(topicPath(t.topic))}" data-link class="label ${t.tombstoned ? 'label-warning' : 'label-primary'}"${t.tombstoned ? N.raw(' title="tombstoned: nsqlookupd does not list this nsqd for the topic"') : ''}>${t.topic}</a> `;
   })}</td></tr>`;
   })}</tbody></table>`;
     },
@@ -459,7 +466,7 @@
         })}</section>`);
       }
       if (!topics.length) {
-        out.push(notice('Notice', 'No topics exist on this node.'));
+        out.push(notice('This nsqd has no topics.'));
         return html`${out}`;
       }
       out.push(html`<p class="totals"><strong id="node-topics">${topics.length}</strong> Topics ·
@@ -472,7 +479,7 @@
           <tr class="topic-row"><td colspan="3">${tombstoneButton(name, t.topic_name)} ${link(topicPath(t.topic_name), t.topic_name)}${paused(t.paused)}</td>
             <td class="num">${ga ? G.spark('topic', t.node, t.topic_name, '', 'depth') : ''} ${N.commafy(t.depth)}</td>${memDisk(t)}<td colspan="4"></td>
             <td class="num">${ga ? G.spark('topic', t.node, t.topic_name, '', 'message_count') : ''} ${N.commafy(t.message_count)}</td>${num(chans.length)}</tr>
-          ${!chans.length ? html`<tr><td colspan="11">${notice('Notice', 'No channels exist for this topic.')}</td></tr>` : chans.map(function (c) {
+          ${!chans.length ? html`<tr><td colspan="11">${notice('No channel.')}</td></tr>` : chans.map(function (c) {
     var clients = c.clients || [];
     return html`<tr class="head"><th></th><th colspan="2">Channel</th><th class="num">Depth</th><th class="num">Memory + Disk</th><th class="num">In-Flight</th>
               <th class="num">Deferred</th><th class="num">Requeued</th><th class="num">Timed Out</th><th class="num">Messages</th><th class="num">Connections</th></tr>
@@ -480,9 +487,9 @@
               <td class="num">${ga ? G.spark('channel', c.node, t.topic_name, c.channel_name, 'depth') : ''} ${N.commafy(c.depth)}</td>${memDisk(c)}
               ${num(c.in_flight_count)}${num(c.deferred_count)}${num(c.requeue_count)}${num(c.timeout_count)}${num(c.message_count)}
               <td class="num">${ga ? G.spark('channel', c.node, t.topic_name, c.channel_name, 'clients') : ''} ${N.commafy(clients.length)}</td></tr>
-            ${!clients.length ? html`<tr><td colspan="11">${notice('Notice', 'No clients connected to this channel.')}</td></tr>`
-    : html`<tr class="head"><th></th><th>Client Host</th><th>User-Agent</th><th></th><th>Attributes</th><th class="num">In-Flight</th>
-                <th class="num">Ready Count</th><th class="num">Requeued</th><th class="num">Finished</th><th class="num">Messages</th><th class="num">Connected</th></tr>
+            ${!clients.length ? html`<tr><td colspan="11">${notice('No consumer.')}</td></tr>`
+    : html`<tr class="head"><th></th><th>Client</th><th>User agent</th><th></th><th>Features</th><th class="num">In-Flight</th>
+                <th class="num">Ready</th><th class="num">Requeued</th><th class="num">Finished</th><th class="num">Messages</th><th class="num">Connected</th></tr>
               ${clients.map(function (cl) {
     return html`<tr class="client-row"><td></td><td>${clientHost(cl)}</td><td><small>${cl.user_agent}</small></td><td></td>
                   <td class="attrs">${attributes(cl)}</td>${num(cl.in_flight_count)}${num(cl.ready_count)}${num(cl.requeue_count)}
@@ -506,14 +513,14 @@
     render: function (doc) {
       var out = [html`<h2>Lookup</h2>`];
       if (!cfg.nsqlookupd.length) {
-        out.push(notice('Notice', 'nsqadmin is not configured with nsqlookupd hosts'));
+        out.push(notice('This nsqadmin reads the cluster from nsqd (--nsqd-http-address), not from nsqlookupd: there is nothing to look up.'));
         return html`${out}`;
       }
-      out.push(html`<table class="table narrow" id="lookupds"><thead><tr><th>nsqlookupd Host</th></tr></thead>
+      out.push(html`<table class="table narrow" id="lookupds"><thead><tr><th>nsqlookupd</th></tr></thead>
         <tbody>${cfg.nsqlookupd.map(function (h) { return html`<tr><td>${h}</td></tr>`; })}</tbody></table>`);
       var names = Object.keys(doc.topics || {}).sort();
       if (names.length) {
-        out.push(html`<div class="info">Below is a tree of Topics/Channels that are currently inactive (i.e. not produced on any nsqd in the cluster but are present in the lookup data)</div>
+        out.push(html`<h3>Inactive</h3><div class="info">Topics and channels that nsqlookupd knows but that no nsqd has at the moment.</div>
         <ul class="tree" id="inactive">${names.map(function (t) {
     return html`<li data-topic="${t}">${cfg.is_admin ? html`<button type="button" class="link-btn delete-topic" data-topic="${t}" title="delete">✘</button> ` : ''}${link(topicPath(t), t)}
             <ul>${(doc.topics[t] || []).map(function (c) {
@@ -521,15 +528,15 @@
   })}</ul></li>`;
   })}</ul>`);
       } else {
-        out.push(notice('Notice', 'No inactive Topics'));
+        out.push(notice('Every topic nsqlookupd knows is on some nsqd.'));
       }
       if (cfg.is_admin) {
         out.push(html`<form class="create" id="create-form" autocomplete="off">
-          <h3>Create Topic/Channel</h3>
-          <div class="info">This provides a way to set up a stream hierarchy before services are deployed to production.
-            If <em>Channel Name</em> is empty, just the topic is created.</div>
-          <div class="form-row"><input type="text" name="topic" placeholder="Topic Name" maxlength="64">
-          <input type="text" name="channel" placeholder="Channel Name" maxlength="64">
+          <h3>Create</h3>
+          <div class="info">Creates a topic (and a channel of it) on every nsqlookupd, and the channel on every nsqd
+            that has the topic, ahead of the producers and consumers that will use them. Leave the channel empty for the topic alone.</div>
+          <div class="form-row"><input type="text" name="topic" placeholder="topic" maxlength="64" aria-label="topic">
+          <input type="text" name="channel" placeholder="channel (optional)" maxlength="64" aria-label="channel">
           <button class="btn btn-primary" type="submit">Create</button></div>
         </form>`);
       }
@@ -539,7 +546,7 @@
       root.querySelectorAll('.delete-topic').forEach(function (b) {
         b.addEventListener('click', function () {
           var t = b.getAttribute('data-topic');
-          act(html`Are you sure you want to <strong>delete</strong> topic <em>${t}</em>?`, 'delete',
+          act(html`Delete topic <em>${t}</em> from every nsqlookupd?`, 'Delete',
             function () { return N.request('DELETE', N.api(topicPath(t))); },
             function () { N.app.reload(); });
         });
@@ -548,7 +555,7 @@
         b.addEventListener('click', function () {
           var t = b.getAttribute('data-topic');
           var c = b.getAttribute('data-channel');
-          act(html`Are you sure you want to <strong>delete</strong> channel <em>${t}/${c}</em>?`, 'delete',
+          act(html`Delete channel <em>${t}/${c}</em> from every nsqlookupd?`, 'Delete',
             function () { return N.request('DELETE', N.api(channelPath(t, c))); },
             function () { N.app.reload(); });
         });
@@ -561,7 +568,7 @@
           var channel = form.elements.channel.value.trim();
           if (topic === '' && channel === '') { return; }
           var what = channel ? html`channel <em>${topic}/${channel}</em>` : html`topic <em>${topic}</em>`;
-          act(html`Are you sure you want to <strong>create</strong> ${what}?`, 'create',
+          act(html`Create ${what}?`, 'Create',
             function () { return N.request('POST', N.api('/topics'), { topic: topic, channel: channel }); },
             function () { form.reset(); N.app.reload(); });
         });
@@ -578,7 +585,7 @@
     render: function () {
       return html`<section class="counter">
         <div class="digits" id="counter-digits" aria-label="messages processed"></div>
-        <p class="counter-label">Messages Processed</p>
+        <p class="counter-label">messages delivered to channels</p>
         <p class="counter-rate" id="counter-rate"></p>
         ${chartPanel(['rate'])}
         ${G.active() ? html`<img class="big-graph" id="big_graph" height="500" alt="" src="${G.large('counter', '*', '', '', 'message_count')}">` : ''}
@@ -614,7 +621,7 @@
           Object.keys(doc.stats || {}).forEach(function (k) { total += doc.stats[k].message_count; });
           var now = Date.now();
           if (last && total >= last.total) {
-            rateEl.textContent = N.commafy(Math.round((total - last.total) / ((now - last.at) / 1000))) + ' msgs/sec';
+            rateEl.textContent = N.commafy(Math.round((total - last.total) / ((now - last.at) / 1000))) + ' messages per second';
           }
           last = { total: total, at: now };
           target = total;
