@@ -39,10 +39,9 @@ var NSQ = window.NSQ = {};
   };
 
   // ---- numbers
-  N.commafy = function (n) {
-    n = n || 0;
-    return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
-  };
+  // commafy groups thousands: 1234567 -> "1,234,567".
+  var grouping = new Intl.NumberFormat('en-US', { maximumFractionDigits: 20 });
+  N.commafy = function (n) { return grouping.format(n || 0); };
   function round(n, places) {
     var m = Math.pow(10, places);
     return Math.round(n * m) / m;
