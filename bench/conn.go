@@ -3,12 +3,17 @@ package bench
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"time"
+
+	"github.com/klauspost/compress/flate"
+	"github.com/klauspost/compress/snappy"
 
 	"github.com/nsqfast/nsq/wire"
 )
@@ -28,7 +33,21 @@ type ConnOptions struct {
 	BufferSize int
 	// DialTimeout bounds the connect and the IDENTIFY exchange. Default 5s.
 	DialTimeout time.Duration
+	// Transport negotiates TLS and/or compression after IDENTIFY.
+	Transport Transport
 }
+
+// Transport is what a connection negotiates in IDENTIFY, as go-nsq does:
+// TLS (the broker's certificate is not verified: the bench measures, it
+// does not authenticate), then snappy or deflate.
+type Transport struct {
+	TLS     bool `json:"tls"`
+	Snappy  bool `json:"snappy"`
+	Deflate int  `json:"deflate"` // level 1-9; 0 = off
+}
+
+// Any reports whether anything is negotiated.
+func (t Transport) Any() bool { return t.TLS || t.Snappy || t.Deflate > 0 }
 
 func (o *ConnOptions) setDefaults() {
 	if o.ClientID == "" {
@@ -52,6 +71,9 @@ func (o *ConnOptions) setDefaults() {
 // from another goroutine to stop it, as net.Conn allows.
 type Conn struct {
 	nc       net.Conn
+	rd       io.Reader    // nc, or the TLS/decompressing stream over it
+	wr       io.Writer    // nc, or the TLS/compressing stream over it
+	fl       func() error // flushes wr's compressor; nil when plain
 	out      []byte
 	flushAt  int
 	in       []byte
@@ -69,18 +91,23 @@ func Dial(ctx context.Context, addr string, o ConnOptions) (*Conn, error) {
 		return nil, err
 	}
 	c := newConn(nc, o)
+	tr := o.Transport
 	ident, _ := json.Marshal(map[string]any{
 		"client_id":             o.ClientID,
 		"hostname":              o.ClientID,
 		"user_agent":            "nsq_bench/1.0",
-		"feature_negotiation":   false,
+		"feature_negotiation":   tr.Any(),
+		"tls_v1":                tr.TLS,
+		"snappy":                tr.Snappy,
+		"deflate":               tr.Deflate > 0,
+		"deflate_level":         tr.Deflate,
 		"output_buffer_size":    o.OutputBufferSize,
 		"output_buffer_timeout": o.OutputBufferTimeout,
 	})
 	c.out = append(c.out, wire.MagicV2...)
 	c.out = wire.AppendIdentify(c.out, ident)
 	_ = nc.SetDeadline(time.Now().Add(o.DialTimeout))
-	if err := c.ExpectOK(); err != nil {
+	if err := c.identify(tr); err != nil {
 		nc.Close()
 		return nil, fmt.Errorf("IDENTIFY: %w", err)
 	}
@@ -88,9 +115,72 @@ func Dial(ctx context.Context, addr string, o ConnOptions) (*Conn, error) {
 	return c, nil
 }
 
+// identify reads the IDENTIFY answer and performs the upgrades it agreed
+// to, reading the OK that follows each.
+func (c *Conn) identify(tr Transport) error {
+	if !tr.Any() {
+		return c.ExpectOK()
+	}
+	ft, data, err := c.Next()
+	if err != nil {
+		return err
+	}
+	if ft != wire.FrameTypeResponse {
+		return fmt.Errorf("%s", data)
+	}
+	var resp struct {
+		TLS     bool `json:"tls_v1"`
+		Snappy  bool `json:"snappy"`
+		Deflate bool `json:"deflate"`
+	}
+	if err := json.Unmarshal(data, &resp); err != nil {
+		return fmt.Errorf("IDENTIFY answer %q: %w", data, err)
+	}
+	if resp.TLS != tr.TLS || resp.Snappy != tr.Snappy || resp.Deflate != (tr.Deflate > 0) {
+		return fmt.Errorf("broker did not agree to %+v: %s", tr, data)
+	}
+	var base io.ReadWriter = c.nc
+	var in io.Reader = c.nc
+	if tr.TLS {
+		if c.r != c.w {
+			return errors.New("bytes after the IDENTIFY answer before the TLS handshake")
+		}
+		tc := tls.Client(c.nc, &tls.Config{InsecureSkipVerify: true}) //nolint:gosec // measuring, not authenticating
+		if err := tc.Handshake(); err != nil {
+			return err
+		}
+		base, in, c.rd, c.wr = tc, tc, tc, tc
+		if err := c.ExpectOK(); err != nil {
+			return err
+		}
+	}
+	if c.r != c.w {
+		// The compressed stream (its OK) came in the same read as the
+		// IDENTIFY answer: the decompressor starts with those bytes.
+		in = io.MultiReader(bytes.NewReader(append([]byte(nil), c.in[c.r:c.w]...)), in)
+		c.r, c.w = 0, 0
+	}
+	switch {
+	case tr.Snappy:
+		sw := snappy.NewBufferedWriter(base)
+		c.rd, c.wr, c.fl = snappy.NewReader(in), sw, sw.Flush
+	case tr.Deflate > 0:
+		fw, err := flate.NewWriter(base, tr.Deflate)
+		if err != nil {
+			return err
+		}
+		c.rd, c.wr, c.fl = flate.NewReader(in), fw, fw.Flush
+	default:
+		return nil
+	}
+	return c.ExpectOK()
+}
+
 func newConn(nc net.Conn, o ConnOptions) *Conn {
 	return &Conn{
 		nc:      nc,
+		rd:      nc,
+		wr:      nc,
 		out:     make([]byte, 0, o.BufferSize+4096),
 		flushAt: o.BufferSize,
 		in:      make([]byte, o.BufferSize),
@@ -116,8 +206,11 @@ func (c *Conn) Flush() error {
 	if len(c.out) == 0 {
 		return nil
 	}
-	_, err := c.nc.Write(c.out)
+	_, err := c.wr.Write(c.out)
 	c.out = c.out[:0]
+	if err == nil && c.fl != nil {
+		err = c.fl()
+	}
 	return err
 }
 
@@ -215,7 +308,7 @@ func (c *Conn) fill() error {
 		copy(bigger, c.in[:c.w])
 		c.in = bigger
 	}
-	n, err := c.nc.Read(c.in[c.w:])
+	n, err := c.rd.Read(c.in[c.w:])
 	c.readTime = Now()
 	c.w += n
 	if n > 0 {

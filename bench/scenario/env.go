@@ -105,6 +105,7 @@ func (e *Env) consumerOptions() bench.ConnOptions {
 		ClientID:            "nsq_bench_sub",
 		OutputBufferSize:    e.Params.OutputBufferSize,
 		OutputBufferTimeout: e.Params.OutputBufferTimeout,
+		Transport:           e.Params.Transport,
 	}
 }
 
@@ -199,8 +200,8 @@ type shape struct {
 // and sequence numbers interleaved (Seq i, step n) unless limits are
 // given, in which case publisher i publishes limits[i] messages numbered
 // from the sum of the limits before it.
-func dialPublishers(ctx context.Context, addr string, n int, sh shape, rate float64, acks bool, limits []int64) (*publishers, error) {
-	conns, err := dialAll(ctx, addr, n, bench.ConnOptions{ClientID: "nsq_bench_pub"})
+func dialPublishers(ctx context.Context, addr string, tr bench.Transport, n int, sh shape, rate float64, acks bool, limits []int64) (*publishers, error) {
+	conns, err := dialAll(ctx, addr, n, bench.ConnOptions{ClientID: "nsq_bench_pub", Transport: tr})
 	if err != nil {
 		return nil, err
 	}
@@ -397,7 +398,7 @@ func (e *Env) sleep(ctx context.Context, d time.Duration, status func() string, 
 func (e *Env) fill(ctx context.Context, topic string, n int64, size int, sample bool) (float64, []bench.Series, error) {
 	p := e.Params
 	conns := min(p.Conns, int(max(n, 1)))
-	pubs, err := dialPublishers(ctx, e.Target.TCPAddr(), conns, shape{topic, size, p.Batch, p.Window}, 0, false, split(n, conns))
+	pubs, err := dialPublishers(ctx, e.Target.TCPAddr(), e.Params.Transport, conns, shape{topic, size, p.Batch, p.Window}, 0, false, split(n, conns))
 	if err != nil {
 		return 0, nil, err
 	}

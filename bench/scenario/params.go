@@ -9,6 +9,8 @@
 package scenario
 
 import (
+	"github.com/nsqfast/nsq/bench"
+
 	"fmt"
 	"time"
 )
@@ -54,6 +56,10 @@ type Params struct {
 	// 250 ms, what go-nsq sends), -1 disables.
 	OutputBufferSize    int `json:"output_buffer_size"`
 	OutputBufferTimeout int `json:"output_buffer_timeout"`
+	// Transport is negotiated by every publishing and consuming
+	// connection: TLS, snappy or deflate (the broker must offer them; for
+	// TLS give it a certificate with --broker-arg).
+	Transport bench.Transport `json:"transport"`
 	// SampleInterval is the throughput-over-time resolution (default
 	// Duration/50, between 50ms and 1s).
 	SampleInterval time.Duration `json:"sample_interval"`

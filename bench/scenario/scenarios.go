@@ -32,7 +32,7 @@ func newSampler(p Params) *bench.Sampler { return bench.NewSampler(p.SampleInter
 // and the time from each command's write to its OK.
 func pubScenario(ctx context.Context, e *Env) (*bench.Result, error) {
 	p := e.Params
-	pubs, err := dialPublishers(ctx, e.Target.TCPAddr(), p.Conns, shape{e.topic(), p.Size, p.Batch, p.Window}, p.Rate, true, nil)
+	pubs, err := dialPublishers(ctx, e.Target.TCPAddr(), p.Transport, p.Conns, shape{e.topic(), p.Size, p.Batch, p.Window}, p.Rate, true, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -137,7 +137,7 @@ func (e *Env) pubAndSub(ctx context.Context, nsubs int, channel func(int) string
 		return nil, err
 	}
 	defer subs.finish()
-	pubs, err := dialPublishers(ctx, e.Target.TCPAddr(), p.Conns, shape{topic, p.Size, p.Batch, p.Window}, p.Rate, true, nil)
+	pubs, err := dialPublishers(ctx, e.Target.TCPAddr(), p.Transport, p.Conns, shape{topic, p.Size, p.Batch, p.Window}, p.Rate, true, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -86,6 +86,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&p.OutputBufferSize, "output-buffer-size", 0, "consumers' IDENTIFY output_buffer_size (0: broker default, -1: none)")
 	fs.IntVar(&p.OutputBufferTimeout, "output-buffer-timeout", 0, "consumers' IDENTIFY output_buffer_timeout in ms (0: broker default)")
 	fs.DurationVar(&p.Timeout, "timeout", 0, "limit on phases that wait for a count (0: 10×duration + 60s)")
+	fs.BoolVar(&p.Transport.TLS, "tls", false, "every connection negotiates TLS (give the broker a certificate: --broker-arg=--tls-cert=... --broker-arg=--tls-key=...)")
+	fs.BoolVar(&p.Transport.Snappy, "snappy", false, "every connection negotiates snappy compression")
+	fs.IntVar(&p.Transport.Deflate, "deflate", 0, "every connection negotiates deflate at this level (1-9; 0: off)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
