@@ -16,7 +16,7 @@ chmod -R u+w "$work/go-nsq"
 mkdir -p "$work/data"
 t="$work/go-nsq/test"
 "$nsqd" --tcp-address=127.0.0.1:4150 --http-address=127.0.0.1:4151 --data-path="$work/data" \
-    --tls-cert="$t/server.pem" --tls-key="$t/server.key" --tls-root-ca-file="$t/ca.pem" \
+    --tls-cert="$t/server.pem" --tls-key="$t/server.key" --tls-root-ca-file="$t/ca.pem" --https-address=127.0.0.1:0 \
     >"$work/nsqd.log" 2>&1 &
 pid=$!
 for _ in $(seq 1 100); do
