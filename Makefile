@@ -52,6 +52,8 @@ lint:
 
 test-unit:
 	$(GO) test -race -count=1 -timeout 15m ./...
+	# the zero-allocation proofs are built without the race detector
+	$(GO) test -count=1 -timeout 5m -run 'Alloc' ./...
 
 test-gonsq: build
 	./.ci/gonsq-suite.sh

@@ -46,8 +46,16 @@ func checkSteadyStateAllocs(t *testing.T, e *Engine) *Topic {
 	for i := 0; i < 200; i++ {
 		step() // warm up: grow slabs, maps and buffers
 	}
-	if n := testing.AllocsPerRun(100, step); n != 0 {
-		t.Fatalf("publish+deliver+finish of 50 messages: %v allocations, want 0", n)
+	// AllocsPerRun counts the whole process's allocations, so the log's
+	// background goroutine (which prefaults and prepares segments while
+	// the test publishes megabytes) can add one now and then on a loaded
+	// machine; a per-message allocation would show in every attempt.
+	var n float64
+	for attempt := 0; attempt < 3; attempt++ {
+		if n = testing.AllocsPerRun(100, step); n == 0 {
+			return tp
+		}
 	}
+	t.Fatalf("publish+deliver+finish of 50 messages: %v allocations, want 0", n)
 	return tp
 }
