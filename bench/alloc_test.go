@@ -96,7 +96,9 @@ func TestConsumerAllocs(t *testing.T) {
 	if s.Received.Load() < 190000 {
 		t.Fatalf("received %d", s.Received.Load())
 	}
-	if n > 5 {
+	// mallocs counts the whole process: a few background allocations on a
+	// loaded machine are noise; one per message would be ~200,000.
+	if n > 20 {
 		t.Errorf("%d allocations for %d messages", n, s.Received.Load())
 	}
 }
