@@ -1,0 +1,129 @@
+package netpoll
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/nsqfast/nsq/engine"
+	"github.com/nsqfast/nsq/wire"
+)
+
+// startServer runs the TCP server over a fresh engine on 127.0.0.1:0.
+func startServer(t *testing.T) (*Server, *engine.Engine) {
+	t.Helper()
+	eng, err := engine.New(engine.Options{DataPath: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New(Options{Address: "127.0.0.1:0"}, eng)
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = s.Stop(ctx)
+		_ = eng.Close()
+	})
+	return s, eng
+}
+
+func dial(t *testing.T, s *Server) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	c, err := net.Dial("tcp", s.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := c.Write([]byte(wire.MagicV2)); err != nil {
+		t.Fatal(err)
+	}
+	return c, bufio.NewReader(c)
+}
+
+func frame(t *testing.T, r *bufio.Reader) (int32, []byte) {
+	t.Helper()
+	ft, data, err := wire.ReadFrame(r, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ft, data
+}
+
+// TestPublishSubscribeFinish drives the server with raw frames: a PUB is
+// answered OK, a subscriber with RDY receives it, FIN empties the channel,
+// and both clients are listed with their counters.
+func TestPublishSubscribeFinish(t *testing.T) {
+	s, eng := startServer(t)
+	sub, sr := dial(t, s)
+	if _, err := sub.Write([]byte("SUB np ch\n")); err != nil {
+		t.Fatal(err)
+	}
+	if ft, data := frame(t, sr); ft != wire.FrameTypeResponse || string(data) != "OK" {
+		t.Fatalf("SUB: %d %q", ft, data)
+	}
+	_, _ = sub.Write([]byte("RDY 1\n"))
+
+	pub, pr := dial(t, s)
+	cmd := binary.BigEndian.AppendUint32([]byte("PUB np\n"), 5)
+	_, _ = pub.Write(append(cmd, "hello"...))
+	if ft, data := frame(t, pr); ft != wire.FrameTypeResponse || string(data) != "OK" {
+		t.Fatalf("PUB: %d %q", ft, data)
+	}
+	ft, data := frame(t, sr)
+	m, ok := wire.ParseMessage(data)
+	if ft != wire.FrameTypeMessage || !ok || string(m.Body) != "hello" || m.Attempts != 1 {
+		t.Fatalf("message: %d %q", ft, data)
+	}
+	_, _ = sub.Write([]byte("FIN " + string(m.ID[:]) + "\n"))
+	tp, _ := eng.ExistingTopic("np")
+	ch, _ := tp.ExistingChannel("ch")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st := ch.Stats(true)
+		if st.InFlightCount == 0 && len(st.Consumers) == 1 && st.Consumers[0].FinishCount == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("channel after FIN: %+v", st)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	var subscribed, published int
+	for _, c := range s.Clients() {
+		in := c.Info()
+		if in.State == StateSubscribed && in.Topic == "np" && in.Channel == "ch" {
+			subscribed++
+		}
+		if len(in.PubCounts) == 1 && in.PubCounts[0] == (PubCount{Topic: "np", Count: 1}) {
+			published++
+		}
+	}
+	if subscribed != 1 || published != 1 {
+		t.Fatalf("clients: %d subscribed, %d published", subscribed, published)
+	}
+}
+
+// TestBadMagic: anything but "  V2" gets E_BAD_PROTOCOL and the door.
+func TestBadMagic(t *testing.T) {
+	s, _ := startServer(t)
+	c, err := net.Dial("tcp", s.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	_, _ = c.Write([]byte("  V1"))
+	r := bufio.NewReader(c)
+	if ft, data := frame(t, r); ft != wire.FrameTypeError || string(data) != "E_BAD_PROTOCOL" {
+		t.Fatalf("got %d %q", ft, data)
+	}
+	if _, err := r.ReadByte(); err == nil {
+		t.Fatal("connection left open")
+	}
+}
