@@ -9,9 +9,7 @@
 package main
 
 import (
-	"errors"
 	"flag"
-	"fmt"
 	"io"
 	"os"
 	"os/signal"
@@ -31,36 +29,25 @@ func main() {
 // run is main without the process: it returns the exit status. It starts
 // nsqadmin and blocks until stop delivers a signal.
 func run(args []string, stdout, stderr io.Writer, stop <-chan os.Signal) int {
-	opts, showVersion, err := parseOptions(args, stderr)
-	var uerr app.UsageError
-	switch {
-	case errors.Is(err, flag.ErrHelp):
-		return 0
-	case errors.As(err, &uerr):
-		return 2 // the flag package has printed the error and the usage
-	case err != nil:
-		app.Fatalf(stderr, "[nsqadmin] ", "%s", err)
-		return 1
-	case showVersion:
-		fmt.Fprintln(stdout, admin.VersionString())
-		return 0
-	}
-	if opts.LogOutput == nil {
-		opts.LogOutput = stderr
-	}
-	a, err := admin.New(opts)
-	if err != nil {
-		app.Fatalf(stderr, "[nsqadmin] ", "failed to instantiate nsqadmin - %s", err)
-		return 1
-	}
-	if err := a.Main(); err != nil {
-		app.Fatalf(stderr, "[nsqadmin] ", "%s", err)
-		a.Exit()
-		return 1
-	}
-	<-stop
-	a.Exit()
-	return 0
+	var opts *admin.Options
+	return app.Run(app.Process{
+		Name:    "nsqadmin",
+		Version: admin.VersionString(),
+		Parse: func() (showVersion bool, err error) {
+			opts, showVersion, err = parseOptions(args, stderr)
+			return showVersion, err
+		},
+		New: func() (app.Daemon, error) {
+			if opts.LogOutput == nil {
+				opts.LogOutput = stderr
+			}
+			a, err := admin.New(opts)
+			if err != nil {
+				return nil, err
+			}
+			return a, nil
+		},
+	}, stdout, stderr, stop)
 }
 
 // parseOptions parses args (without the program name), then, unless

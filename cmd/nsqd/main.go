@@ -8,9 +8,7 @@
 package main
 
 import (
-	"errors"
 	"flag"
-	"fmt"
 	"io"
 	"os"
 	"os/signal"
@@ -32,40 +30,26 @@ func main() {
 // run is main without the process: it returns the exit status. It starts
 // nsqd and blocks until stop delivers a signal.
 func run(args []string, stdout, stderr io.Writer, stop <-chan os.Signal) int {
-	opts, showVersion, err := parseOptions(args, stderr)
-	var uerr app.UsageError
-	switch {
-	case errors.Is(err, flag.ErrHelp):
-		return 0
-	case errors.As(err, &uerr):
-		return 2 // the flag package has printed the error and the usage
-	case err != nil:
-		app.Fatalf(stderr, "[nsqd] ", "%s", err)
-		return 1
-	case showVersion:
-		fmt.Fprintln(stdout, app.VersionString("nsqd", nsqd.Version))
-		return 0
-	}
-
-	if err := opts.Validate(); err != nil {
-		for _, e := range app.SplitErrors(err) {
-			app.Fatalf(stderr, "[nsqd] ", "failed to instantiate nsqd - %s", e)
-		}
-		return 1
-	}
-	n, err := nsqd.New(opts)
-	if err != nil {
-		app.Fatalf(stderr, "[nsqd] ", "failed to instantiate nsqd - %s", err)
-		return 1
-	}
-	if err := n.Main(); err != nil {
-		app.Fatalf(stderr, "[nsqd] ", "failed to start nsqd - %s", err)
-		n.Exit()
-		return 1
-	}
-	<-stop
-	n.Exit()
-	return 0
+	var opts *nsqd.Options
+	return app.Run(app.Process{
+		Name:        "nsqd",
+		Version:     app.VersionString("nsqd", nsqd.Version),
+		StartFailed: "failed to start nsqd - ",
+		Parse: func() (showVersion bool, err error) {
+			opts, showVersion, err = parseOptions(args, stderr)
+			return showVersion, err
+		},
+		New: func() (app.Daemon, error) {
+			if err := opts.Validate(); err != nil {
+				return nil, err
+			}
+			n, err := nsqd.New(opts)
+			if err != nil {
+				return nil, err
+			}
+			return n, nil
+		},
+	}, stdout, stderr, stop)
 }
 
 // cmdLine holds the flags that are not options.

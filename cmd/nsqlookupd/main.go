@@ -7,9 +7,7 @@
 package main
 
 import (
-	"errors"
 	"flag"
-	"fmt"
 	"io"
 	"os"
 	"os/signal"
@@ -28,36 +26,26 @@ func main() {
 // run is main without the process: it returns the exit status. It starts
 // nsqlookupd and blocks until stop delivers a signal.
 func run(args []string, stdout, stderr io.Writer, stop <-chan os.Signal) int {
-	opts, showVersion, err := parseOptions(args, stderr)
-	var uerr app.UsageError
-	switch {
-	case errors.Is(err, flag.ErrHelp):
-		return 0
-	case errors.As(err, &uerr):
-		return 2 // the flag package has printed the error and the usage
-	case err != nil:
-		app.Fatalf(stderr, "[nsqlookupd] ", "%s", err)
-		return 1
-	case showVersion:
-		fmt.Fprintln(stdout, lookup.VersionString())
-		return 0
-	}
-	if opts.LogOutput == nil {
-		opts.LogOutput = stderr
-	}
-	l, err := lookup.New(opts)
-	if err != nil {
-		app.Fatalf(stderr, "[nsqlookupd] ", "failed to instantiate nsqlookupd - %s", err)
-		return 1
-	}
-	if err := l.Main(); err != nil {
-		app.Fatalf(stderr, "[nsqlookupd] ", "failed to instantiate nsqlookupd - %s", err)
-		l.Exit()
-		return 1
-	}
-	<-stop
-	l.Exit()
-	return 0
+	var opts *lookup.Options
+	return app.Run(app.Process{
+		Name:        "nsqlookupd",
+		Version:     lookup.VersionString(),
+		StartFailed: "failed to instantiate nsqlookupd - ",
+		Parse: func() (showVersion bool, err error) {
+			opts, showVersion, err = parseOptions(args, stderr)
+			return showVersion, err
+		},
+		New: func() (app.Daemon, error) {
+			if opts.LogOutput == nil {
+				opts.LogOutput = stderr
+			}
+			l, err := lookup.New(opts)
+			if err != nil {
+				return nil, err
+			}
+			return l, nil
+		},
+	}, stdout, stderr, stop)
 }
 
 // parseOptions parses args (without the program name), then, unless

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"os"
 	"reflect"
 	"runtime"
 	"strconv"
@@ -271,4 +272,63 @@ func SplitErrors(err error) []error {
 // "nsqd v1.3.0 (built w/go1.26.1)".
 func VersionString(app, version string) string {
 	return fmt.Sprintf("%s v%s (built w/%s)", app, version, runtime.Version())
+}
+
+// Daemon is a server Run starts and stops: nsqd, nsqlookupd, nsqadmin.
+type Daemon interface {
+	Main() error // start listening; return once started
+	Exit()       // stop
+}
+
+// Process describes one daemon to Run.
+type Process struct {
+	// Name is the daemon's name: its FATAL lines start "[Name] ".
+	Name string
+	// Version is the line --version prints.
+	Version string
+	// StartFailed prefixes a Main error in its FATAL line (upstream's
+	// wording differs between daemons).
+	StartFailed string
+	// Parse parses the command line and config file (see Parse).
+	Parse func() (showVersion bool, err error)
+	// New validates the options and creates the daemon; each error joined
+	// into its error gets a FATAL line of its own.
+	New func() (Daemon, error)
+}
+
+// Run is a daemon's main without the process: it parses, answers
+// --version and -h, creates and starts the daemon, blocks until stop
+// delivers a signal, stops it, and returns the exit status: 0, 1 for a
+// fatal error, 2 for a command-line error (already reported).
+func Run(p Process, stdout, stderr io.Writer, stop <-chan os.Signal) int {
+	prefix := "[" + p.Name + "] "
+	showVersion, err := p.Parse()
+	var uerr UsageError
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.As(err, &uerr):
+		return 2 // the flag package has printed the error and the usage
+	case err != nil:
+		Fatalf(stderr, prefix, "%s", err)
+		return 1
+	case showVersion:
+		fmt.Fprintln(stdout, p.Version)
+		return 0
+	}
+	d, err := p.New()
+	if err != nil {
+		for _, e := range SplitErrors(err) {
+			Fatalf(stderr, prefix, "failed to instantiate %s - %s", p.Name, e)
+		}
+		return 1
+	}
+	if err := d.Main(); err != nil {
+		Fatalf(stderr, prefix, "%s%s", p.StartFailed, err)
+		d.Exit()
+		return 1
+	}
+	<-stop
+	d.Exit()
+	return 0
 }
