@@ -1,6 +1,8 @@
 package admin
 
 import (
+	"github.com/nsqfast/nsq/wire/lg"
+
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -151,7 +153,7 @@ func (o *Options) validate() (*tls.Config, error) {
 }
 
 func (o *Options) validateUpstream() (*tls.Config, error) {
-	if _, ok := o.LogLevel.label(); !ok {
+	if !o.LogLevel.Valid() {
 		return nil, fmt.Errorf("--log-level: invalid level %d", int(o.LogLevel))
 	}
 	if len(o.NSQDHTTPAddresses) == 0 && len(o.NSQLookupdHTTPAddresses) == 0 {
@@ -228,59 +230,18 @@ func normalizeBasePath(p string) string {
 	return path.Clean(p)
 }
 
-// LogLevel is the least severe level logged; the values are upstream's
-// (GET /config/log_level answers the number).
-type LogLevel int
+// LogLevel is the least severe level logged: upstream's levels, one type for every daemon
+// (wire/lg).
+type LogLevel = lg.Level
 
 // Log levels, least severe first.
 const (
-	LogDebug LogLevel = iota + 1
-	LogInfo
-	LogWarn
-	LogError
-	LogFatal
+	LogDebug = lg.Debug
+	LogInfo  = lg.Info
+	LogWarn  = lg.Warn
+	LogError = lg.Error
+	LogFatal = lg.Fatal
 )
 
-var levelNames = [...]struct{ name, label string }{
-	LogDebug: {"debug", "DEBUG"},
-	LogInfo:  {"info", "INFO"},
-	LogWarn:  {"warn", "WARNING"},
-	LogError: {"error", "ERROR"},
-	LogFatal: {"fatal", "FATAL"},
-}
-
 // ParseLogLevel accepts debug, info, warn, error or fatal, in any case.
-func ParseLogLevel(s string) (LogLevel, error) {
-	lower := strings.ToLower(s)
-	for l := LogDebug; l <= LogFatal; l++ {
-		if lower == levelNames[l].name {
-			return l, nil
-		}
-	}
-	return 0, fmt.Errorf("invalid log level '%s' (debug, info, warn, error, fatal)", s)
-}
-
-func (l LogLevel) label() (string, bool) {
-	if l < LogDebug || l > LogFatal {
-		return "", false
-	}
-	return levelNames[l].label, true
-}
-
-// String is the log-line label: DEBUG, INFO, WARNING, ERROR or FATAL.
-func (l LogLevel) String() string {
-	if s, ok := l.label(); ok {
-		return s
-	}
-	return "invalid"
-}
-
-// Set parses s (for flags and config files).
-func (l *LogLevel) Set(s string) error {
-	v, err := ParseLogLevel(s)
-	if err != nil {
-		return err
-	}
-	*l = v
-	return nil
-}
+func ParseLogLevel(s string) (LogLevel, error) { return lg.Parse(s) }

@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"github.com/nsqfast/nsq/wire/lg"
+
 	"errors"
 	"fmt"
 	"time"
@@ -70,16 +72,17 @@ type Options struct {
 	Logf func(level LogLevel, format string, args ...any)
 }
 
-// LogLevel orders log lines as upstream's levels do.
-type LogLevel int
+// LogLevel orders log lines: upstream's levels, one type for every daemon
+// (wire/lg).
+type LogLevel = lg.Level
 
-// Log levels, as upstream.
+// Log levels, least severe first.
 const (
-	LogDebug LogLevel = iota + 1
-	LogInfo
-	LogWarn
-	LogError
-	LogFatal
+	LogDebug = lg.Debug
+	LogInfo  = lg.Info
+	LogWarn  = lg.Warn
+	LogError = lg.Error
+	LogFatal = lg.Fatal
 )
 
 // Validate applies defaults and checks ranges.

@@ -1,11 +1,12 @@
 package lookup
 
 import (
+	"github.com/nsqfast/nsq/wire/lg"
+
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/nsqfast/nsq/wire/lookupv1"
@@ -71,7 +72,7 @@ func NewOptions() *Options {
 // does this, except for values that cannot work at all.
 func (o *Options) Validate() error {
 	var errs []error
-	if _, ok := o.LogLevel.label(); !ok {
+	if !o.LogLevel.Valid() {
 		errs = append(errs, fmt.Errorf("--log-level: invalid level %d", int(o.LogLevel)))
 	}
 	if o.Limits != (lookupv1.Limits{}) && (o.Limits.MaxLine <= 0 || o.Limits.MaxBody < 0) {
@@ -80,61 +81,18 @@ func (o *Options) Validate() error {
 	return errors.Join(errs...)
 }
 
-// LogLevel is the least severe level logged; the values are upstream's.
-type LogLevel int
+// LogLevel is the least severe level logged: upstream's levels, one type for every daemon
+// (wire/lg).
+type LogLevel = lg.Level
 
 // Log levels, least severe first.
 const (
-	LogDebug LogLevel = iota + 1
-	LogInfo
-	LogWarn
-	LogError
-	LogFatal
+	LogDebug = lg.Debug
+	LogInfo  = lg.Info
+	LogWarn  = lg.Warn
+	LogError = lg.Error
+	LogFatal = lg.Fatal
 )
 
-// levelNames holds, by level, the name ParseLogLevel accepts and the label
-// upstream puts in front of log lines.
-var levelNames = [...]struct{ name, label string }{
-	LogDebug: {"debug", "DEBUG"},
-	LogInfo:  {"info", "INFO"},
-	LogWarn:  {"warn", "WARNING"},
-	LogError: {"error", "ERROR"},
-	LogFatal: {"fatal", "FATAL"},
-}
-
 // ParseLogLevel accepts debug, info, warn, error or fatal, in any case.
-func ParseLogLevel(s string) (LogLevel, error) {
-	lower := strings.ToLower(s)
-	for l := LogDebug; l <= LogFatal; l++ {
-		if lower == levelNames[l].name {
-			return l, nil
-		}
-	}
-	return 0, fmt.Errorf("invalid log level '%s' (debug, info, warn, error, fatal)", s)
-}
-
-func (l LogLevel) label() (string, bool) {
-	if l < LogDebug || l > LogFatal {
-		return "", false
-	}
-	return levelNames[l].label, true
-}
-
-// String returns the log-line label: DEBUG, INFO, WARNING, ERROR or FATAL
-// ("invalid" for anything else).
-// Set parses upstream's names (flag.Value and config files).
-func (l *LogLevel) Set(s string) error {
-	v, err := ParseLogLevel(s)
-	if err != nil {
-		return err
-	}
-	*l = v
-	return nil
-}
-
-func (l LogLevel) String() string {
-	if s, ok := l.label(); ok {
-		return s
-	}
-	return "invalid"
-}
+func ParseLogLevel(s string) (LogLevel, error) { return lg.Parse(s) }

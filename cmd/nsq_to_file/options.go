@@ -1,11 +1,12 @@
 package main
 
 import (
+	"github.com/nsqfast/nsq/wire/lg"
+
 	"flag"
 	"fmt"
 	"io"
 	"log"
-	"strings"
 	"time"
 
 	"github.com/nsqfast/nsq/cmd/internal/nsqtool"
@@ -95,34 +96,18 @@ func newFlagSet(opts *Options, showVersion *bool, stderr io.Writer) *flag.FlagSe
 	return fs
 }
 
-// logLevel is a level of nsq_to_file's log.
-type logLevel int
+// logLevel is a level of nsq_to_file's log (upstream's levels).
+type logLevel = lg.Level
 
 const (
-	levelDebug logLevel = iota + 1
-	levelInfo
-	levelWarn
-	levelError
-	levelFatal
+	levelDebug = lg.Debug
+	levelInfo  = lg.Info
+	levelWarn  = lg.Warn
+	levelError = lg.Error
+	levelFatal = lg.Fatal
 )
 
-var levelNames = [...]string{levelDebug: "DEBUG", levelInfo: "INFO", levelWarn: "WARNING", levelError: "ERROR", levelFatal: "FATAL"}
-
-func parseLogLevel(s string) (logLevel, error) {
-	switch strings.ToLower(s) {
-	case "debug":
-		return levelDebug, nil
-	case "info":
-		return levelInfo, nil
-	case "warn":
-		return levelWarn, nil
-	case "error":
-		return levelError, nil
-	case "fatal":
-		return levelFatal, nil
-	}
-	return 0, fmt.Errorf("invalid log level %q (debug, info, warn, error, fatal)", s)
-}
+func parseLogLevel(s string) (logLevel, error) { return lg.Parse(s) }
 
 // logFunc logs a line at a level: "<prefix>2006/01/02 15:04:05.000000 INFO: ...".
 type logFunc func(lvl logLevel, format string, args ...any)
@@ -131,7 +116,7 @@ func newLogFunc(stderr io.Writer, prefix string, min logLevel) logFunc {
 	l := log.New(stderr, prefix, log.Ldate|log.Ltime|log.Lmicroseconds)
 	return func(lvl logLevel, format string, args ...any) {
 		if lvl >= min {
-			l.Print(levelNames[lvl] + ": " + fmt.Sprintf(format, args...))
+			l.Print(lvl.String() + ": " + fmt.Sprintf(format, args...))
 		}
 	}
 }

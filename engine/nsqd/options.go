@@ -1,6 +1,8 @@
 package nsqd
 
 import (
+	"github.com/nsqfast/nsq/wire/lg"
+
 	"crypto/md5"
 	"crypto/tls"
 	"errors"
@@ -343,63 +345,22 @@ func (o *Options) Validate() error {
 	return errors.Join(errs...)
 }
 
-// LogLevel is the minimum severity logged. The values match engine.LogLevel.
-type LogLevel int
+// LogLevel is the minimum level logged: upstream's levels, one type for every daemon
+// (wire/lg).
+type LogLevel = lg.Level
 
 // Log levels, least severe first.
 const (
-	LogDebug LogLevel = iota + 1
-	LogInfo
-	LogWarn
-	LogError
-	LogFatal
+	LogDebug = lg.Debug
+	LogInfo  = lg.Info
+	LogWarn  = lg.Warn
+	LogError = lg.Error
+	LogFatal = lg.Fatal
 )
 
 // ParseLogLevel accepts upstream's names, in any case: debug, info, warn,
 // error, fatal.
-func ParseLogLevel(s string) (LogLevel, error) {
-	switch strings.ToLower(s) {
-	case "debug":
-		return LogDebug, nil
-	case "info":
-		return LogInfo, nil
-	case "warn":
-		return LogWarn, nil
-	case "error":
-		return LogError, nil
-	case "fatal":
-		return LogFatal, nil
-	}
-	return 0, fmt.Errorf("invalid log level %q (debug, info, warn, error, fatal)", s)
-}
-
-// Set parses upstream's names (flag.Value and config files).
-func (l *LogLevel) Set(s string) error {
-	v, err := ParseLogLevel(s)
-	if err != nil {
-		return err
-	}
-	*l = v
-	return nil
-}
-
-// String returns the label upstream puts in front of log lines: DEBUG,
-// INFO, WARNING, ERROR or FATAL.
-func (l LogLevel) String() string {
-	switch l {
-	case LogDebug:
-		return "DEBUG"
-	case LogInfo:
-		return "INFO"
-	case LogWarn:
-		return "WARNING"
-	case LogError:
-		return "ERROR"
-	case LogFatal:
-		return "FATAL"
-	}
-	return "invalid"
-}
+func ParseLogLevel(s string) (LogLevel, error) { return lg.Parse(s) }
 
 // TLSRequirement says which connections must use TLS. The values match
 // upstream's constants.
