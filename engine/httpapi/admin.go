@@ -15,6 +15,20 @@ var (
 	errInvalidArgChannel = errf(http.StatusBadRequest, "INVALID_ARG_CHANNEL")
 )
 
+// topicArg reads the topic parameter, not validated: upstream validates
+// it only on some endpoints.
+func (s *server) topicArg(r *http.Request) (string, error) {
+	q, err := s.reqParams(r)
+	if err != nil {
+		return "", err
+	}
+	name, ok := q.get("topic")
+	if !ok {
+		return "", errMissingTopic
+	}
+	return name, nil
+}
+
 // createTopic is POST /topic/create?topic=T.
 func (s *server) createTopic(_ http.ResponseWriter, r *http.Request, _ string) (any, error) {
 	_, _, err := s.topicForPublish(r)
@@ -24,13 +38,9 @@ func (s *server) createTopic(_ http.ResponseWriter, r *http.Request, _ string) (
 // deleteTopic is POST /topic/delete?topic=T. As upstream, the name is not
 // validated (an invalid one is simply not found).
 func (s *server) deleteTopic(_ http.ResponseWriter, r *http.Request, _ string) (any, error) {
-	q, err := s.reqParams(r)
+	name, err := s.topicArg(r)
 	if err != nil {
 		return nil, err
-	}
-	name, ok := q.get("topic")
-	if !ok {
-		return nil, errMissingTopic
 	}
 	if err := s.eng.DeleteTopic(name); err != nil {
 		if errors.Is(err, engine.ErrTopicNotFound) {
@@ -44,13 +54,9 @@ func (s *server) deleteTopic(_ http.ResponseWriter, r *http.Request, _ string) (
 
 // emptyTopic is POST /topic/empty?topic=T.
 func (s *server) emptyTopic(_ http.ResponseWriter, r *http.Request, _ string) (any, error) {
-	q, err := s.reqParams(r)
+	name, err := s.topicArg(r)
 	if err != nil {
 		return nil, err
-	}
-	name, ok := q.get("topic")
-	if !ok {
-		return nil, errMissingTopic
 	}
 	if !wire.IsValidTopicName([]byte(name)) {
 		return nil, errInvalidTopic
@@ -70,13 +76,9 @@ func (s *server) emptyTopic(_ http.ResponseWriter, r *http.Request, _ string) (a
 // persists the state.
 func (s *server) pauseTopic(pause bool) endpoint {
 	return func(_ http.ResponseWriter, r *http.Request, _ string) (any, error) {
-		q, err := s.reqParams(r)
+		name, err := s.topicArg(r)
 		if err != nil {
 			return nil, err
-		}
-		name, ok := q.get("topic")
-		if !ok {
-			return nil, errMissingTopic
 		}
 		t, ok := s.eng.ExistingTopic(name)
 		if !ok {
