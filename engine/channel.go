@@ -470,8 +470,8 @@ func (c *Channel) processTimers(now int64) {
 	}
 }
 
-// takeLocked removes an in-flight message owned by s.
-func (c *Channel) takeLocked(s *Subscription, id []byte) (int32, error) {
+// findLocked finds the in-flight message id, which s must own.
+func (c *Channel) findLocked(s *Subscription, id []byte) (int32, error) {
 	seq, ok := wire.SeqFromID(id)
 	if !ok {
 		return 0, ErrNotInFlight
@@ -480,11 +480,20 @@ func (c *Channel) takeLocked(s *Subscription, id []byte) (int32, error) {
 	if !ok {
 		return 0, ErrNotInFlight
 	}
-	e := &c.mu.entries[slot]
-	if e.sub != s {
+	if c.mu.entries[slot].sub != s {
 		return 0, ErrNotOwner
 	}
-	delete(c.mu.inflight, seq)
+	return slot, nil
+}
+
+// takeLocked removes an in-flight message owned by s.
+func (c *Channel) takeLocked(s *Subscription, id []byte) (int32, error) {
+	slot, err := c.findLocked(s, id)
+	if err != nil {
+		return 0, err
+	}
+	e := &c.mu.entries[slot]
+	delete(c.mu.inflight, e.pos.Seq)
 	c.mu.timeouts.Remove(e.heap)
 	e.heap = -1
 	e.sub = nil

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"sync/atomic"
 	"time"
-
-	"github.com/nsqfast/nsq/wire"
 )
 
 // Subscription is one consumer's membership of a channel: its RDY count,
@@ -121,18 +119,11 @@ func (s *Subscription) Touch(id []byte) error {
 	c := s.c
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	seq, ok := wire.SeqFromID(id)
-	if !ok {
-		return ErrNotInFlight
-	}
-	slot, ok := c.mu.inflight[seq]
-	if !ok {
-		return ErrNotInFlight
+	slot, err := c.findLocked(s, id)
+	if err != nil {
+		return err
 	}
 	e := &c.mu.entries[slot]
-	if e.sub != s {
-		return ErrNotOwner
-	}
 	now := time.Now().UnixNano()
 	deadline := now + s.msgTimeout
 	if maxTO := int64(c.t.e.opts.MaxMsgTimeout); deadline-e.deliveredAt >= maxTO {
