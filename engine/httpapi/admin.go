@@ -138,7 +138,7 @@ func (s *server) createChannel(_ http.ResponseWriter, r *http.Request, _ string)
 	if _, err := t.GetChannel(strings.Clone(name)); err != nil {
 		return nil, s.engineError("create channel", err)
 	}
-	if err := s.startFromOldest(r, name, true); err != nil {
+	if err := s.startFromOldest(r, t, name); err != nil {
 		return nil, err
 	}
 	return nil, nil

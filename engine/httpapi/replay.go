@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/nsqfast/nsq/engine"
 )
 
 // Replay (ours; upstream has no equivalent, see docs/OPERATIONS.md):
@@ -59,22 +61,15 @@ func (s *server) rewindChannel(_ http.ResponseWriter, r *http.Request, _ string)
 	return map[string]uint64{"seq": seq}, nil
 }
 
-// startFromOldest applies /channel/create's start=oldest to a channel
-// that did not exist before the request.
-func (s *server) startFromOldest(r *http.Request, name string, created bool) error {
-	if !created {
-		return nil
-	}
+// startFromOldest applies /channel/create's start=oldest to a channel the
+// request has just created.
+func (s *server) startFromOldest(r *http.Request, t *engine.Topic, name string) error {
 	q, err := s.reqParams(r)
 	if err != nil {
 		return err
 	}
 	if v, _ := q.get("start"); !strings.EqualFold(v, "oldest") {
 		return nil
-	}
-	t, _, err := s.topicChannelArgs(r)
-	if err != nil {
-		return err
 	}
 	c, ok := t.ExistingChannel(name)
 	if !ok {
