@@ -154,8 +154,7 @@ func restoreChannel(t *Topic, name string) (*Channel, error) {
 		c.mu.cursor = t.log.Head()
 	}
 	c.mu.paused = doc.Paused
-	now := time.Now().UnixNano()
-	bySeq := make(map[uint64]int32, len(doc.Pending))
+	r := restoring{bySeq: make(map[uint64]int32, len(doc.Pending))}
 	for _, p := range doc.Pending {
 		if p.JPos == nil && (p.Pos.Seq < t.log.First().Seq || p.Pos.Seq >= t.log.Head().Seq) {
 			continue
@@ -166,8 +165,7 @@ func restoreChannel(t *Topic, name string) (*Channel, error) {
 		if p.JPos != nil {
 			e.jpos, e.inJournal = *p.JPos, true
 		}
-		bySeq[p.Pos.Seq] = slot
-		c.scheduleLocked(slot, p.DeliverAt, now)
+		r.add(p.Pos.Seq, slot, p.DeliverAt)
 	}
 	if err := c.openJournal(); err != nil {
 		return nil, err
@@ -177,21 +175,35 @@ func restoreChannel(t *Topic, name string) (*Channel, error) {
 		from = *doc.JournalHead
 	}
 	if c.mu.journal != nil {
-		c.replayJournalLocked(from, bySeq, now)
+		c.replayJournalLocked(from, &r)
+	}
+	// Queue every restored entry once, after the journal has had its say.
+	now := time.Now().UnixNano()
+	for i, slot := range r.order {
+		e := &c.mu.entries[slot]
+		if at := r.at[i]; at > now {
+			e.state = stDeferred
+			e.heap = c.mu.deferred.Push(slot, at)
+		} else {
+			e.state = stReady
+			c.mu.ready.PushGrow(slot)
+		}
 	}
 	return c, nil
 }
 
-// scheduleLocked queues a restored entry: deferred until at, or ready.
-func (c *Channel) scheduleLocked(slot int32, at, now int64) {
-	e := &c.mu.entries[slot]
-	if at > now {
-		e.state = stDeferred
-		e.heap = c.mu.deferred.Push(slot, at)
-	} else {
-		e.state = stReady
-		c.mu.ready.PushGrow(slot)
-	}
+// restoring collects a channel's pending entries at restore: from its
+// checkpoint, then updated by its journal.
+type restoring struct {
+	bySeq map[uint64]int32 // seq -> index in order
+	order []int32          // entry slots, in the order they were found
+	at    []int64          // their delivery times (0 = now)
+}
+
+func (r *restoring) add(seq uint64, slot int32, at int64) {
+	r.bySeq[seq] = int32(len(r.order))
+	r.order = append(r.order, slot)
+	r.at = append(r.at, at)
 }
 
 // Name returns the channel's name.

@@ -122,7 +122,7 @@ func (c *Channel) payloadLocked(e *entry) ([]byte, bool) {
 // checkpoint: each sets (or creates) a deferred entry. Entries it creates
 // for messages the cursor has not passed are remembered, so the cursor
 // skips them instead of delivering them early.
-func (c *Channel) replayJournalLocked(from queue.Pos, bySeq map[uint64]int32, now int64) {
+func (c *Channel) replayJournalLocked(from queue.Pos, r *restoring) {
 	j := c.mu.journal
 	pos := from
 	for {
@@ -145,18 +145,12 @@ func (c *Channel) replayJournalLocked(from queue.Pos, bySeq map[uint64]int32, no
 		seq := binary.LittleEndian.Uint64(rec.Data[0:8])
 		at := int64(binary.LittleEndian.Uint64(rec.Data[8:16]))
 		attempts := binary.LittleEndian.Uint16(rec.Data[16:18])
-		slot, ok := bySeq[seq]
+		i, ok := r.bySeq[seq]
 		if ok {
-			e := &c.mu.entries[slot]
-			switch e.state {
-			case stDeferred:
-				c.mu.deferred.Remove(e.heap)
-			case stReady:
-				c.removeReadyLocked(slot)
-			}
+			r.at[i] = at
 		} else {
-			slot = c.newEntryLocked(queue.Pos{Seq: seq})
-			bySeq[seq] = slot
+			r.add(seq, c.newEntryLocked(queue.Pos{Seq: seq}), at)
+			i = r.bySeq[seq]
 			if seq >= c.mu.cursor.Seq {
 				if c.mu.skipSeqs == nil {
 					c.mu.skipSeqs = map[uint64]struct{}{}
@@ -164,20 +158,8 @@ func (c *Channel) replayJournalLocked(from queue.Pos, bySeq map[uint64]int32, no
 				c.mu.skipSeqs[seq] = struct{}{}
 			}
 		}
-		e := &c.mu.entries[slot]
+		e := &c.mu.entries[r.order[i]]
 		e.attempts = attempts
 		e.jpos, e.inJournal = rec.Pos, true
-		c.scheduleLocked(slot, at, now)
-	}
-}
-
-// removeReadyLocked takes slot out of the ready queue (restore only).
-func (c *Channel) removeReadyLocked(slot int32) {
-	n := c.mu.ready.Len()
-	for i := 0; i < n; i++ {
-		v, _ := c.mu.ready.Pop()
-		if v != slot {
-			c.mu.ready.PushGrow(v)
-		}
 	}
 }
