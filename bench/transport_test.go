@@ -8,7 +8,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
-	"io"
 	"math/big"
 	"net"
 	"os"
@@ -16,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nsqfast/nsq/engine/nsqd"
+	"github.com/nsqfast/nsq/engine/nsqd/nsqdtest"
 	"github.com/nsqfast/nsq/wire"
 )
 
@@ -53,19 +52,9 @@ func selfSigned(t *testing.T) (cert, key string) {
 // beside plain connections.
 func TestTransports(t *testing.T) {
 	cert, key := selfSigned(t)
-	o := nsqd.NewOptions()
-	o.TCPAddress, o.HTTPAddress = "127.0.0.1:0", "127.0.0.1:0"
-	o.DataPath = t.TempDir()
-	o.LogOutput = io.Discard
+	o := nsqdtest.Options(t)
 	o.TLSCert, o.TLSKey = cert, key
-	n, err := nsqd.New(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := n.Main(); err != nil {
-		t.Fatal(err)
-	}
-	defer n.Exit()
+	n := nsqdtest.Start(t, o)
 	for _, tr := range []Transport{{}, {TLS: true}, {Snappy: true}, {Deflate: 1}, {Deflate: 9}, {TLS: true, Snappy: true}, {TLS: true, Deflate: 6}} {
 		ctx := context.Background()
 		topic := "transport"

@@ -21,6 +21,7 @@ import (
 
 	"github.com/nsqfast/nsq/admin"
 	"github.com/nsqfast/nsq/engine/nsqd"
+	"github.com/nsqfast/nsq/engine/nsqd/nsqdtest"
 	"github.com/nsqfast/nsq/lookup"
 	"github.com/nsqfast/nsq/lookup/lookuptest"
 	"github.com/nsqfast/nsq/wire/apidoc"
@@ -68,10 +69,7 @@ func Start(t testing.TB, cfg Config) *Cluster {
 		lookupTCP = append(lookupTCP, l.TCPAddr().String())
 	}
 	for i := range cfg.NSQDs {
-		o := nsqd.NewOptions()
-		o.TCPAddress, o.HTTPAddress, o.BroadcastAddress = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1"
-		o.DataPath = t.TempDir()
-		o.LogOutput = io.Discard
+		o := nsqdtest.Options(t)
 		if os.Getenv("ADMIN_TEST_LOG") != "" {
 			o.LogOutput = os.Stderr
 		}
@@ -80,16 +78,7 @@ func Start(t testing.TB, cfg Config) *Cluster {
 		if cfg.NSQD != nil {
 			cfg.NSQD(i, o)
 		}
-		n, err := nsqd.New(o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := n.Main(); err != nil {
-			n.Exit()
-			t.Fatal(err)
-		}
-		t.Cleanup(n.Exit)
-		c.NSQDs = append(c.NSQDs, n)
+		c.NSQDs = append(c.NSQDs, nsqdtest.Start(t, o))
 	}
 	for _, l := range c.Lookupds {
 		WaitFor(t, "every nsqd registered", func() bool {

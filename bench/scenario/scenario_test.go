@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"sync"
 	"testing"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"github.com/nsqfast/nsq/bench/fake"
 	"github.com/nsqfast/nsq/bench/scenario"
 	"github.com/nsqfast/nsq/engine/nsqd"
+	"github.com/nsqfast/nsq/engine/nsqd/nsqdtest"
 )
 
 // inproc is our nsqd running in the test process, restartable on its data
@@ -28,17 +28,12 @@ type inproc struct {
 
 func startInproc(t testing.TB) *inproc {
 	t.Helper()
-	o := nsqd.NewOptions()
-	o.TCPAddress = "127.0.0.1:0"
-	o.HTTPAddress = "127.0.0.1:0"
-	o.DataPath = t.TempDir()
-	o.LogOutput = io.Discard
-	b := &inproc{t: t, o: o}
+	b := &inproc{t: t, o: nsqdtest.Options(t)}
 	if err := b.start(); err != nil {
 		t.Fatal(err)
 	}
 	// Later starts keep the addresses.
-	o.TCPAddress, o.HTTPAddress = b.n.TCPAddr().String(), b.n.HTTPAddr().String()
+	b.o.TCPAddress, b.o.HTTPAddress = b.n.TCPAddr().String(), b.n.HTTPAddr().String()
 	t.Cleanup(func() {
 		b.mu.Lock()
 		defer b.mu.Unlock()
@@ -50,12 +45,8 @@ func startInproc(t testing.TB) *inproc {
 }
 
 func (b *inproc) start() error {
-	n, err := nsqd.New(b.o)
+	n, err := nsqdtest.Run(b.o)
 	if err != nil {
-		return err
-	}
-	if err := n.Main(); err != nil {
-		n.Exit()
 		return err
 	}
 	b.mu.Lock()

@@ -2,7 +2,6 @@ package suite_test
 
 import (
 	"context"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -13,30 +12,11 @@ import (
 
 	"github.com/nsqfast/nsq/bench/broker"
 	"github.com/nsqfast/nsq/bench/fake"
+	"github.com/nsqfast/nsq/bench/internal/benchtest"
 	"github.com/nsqfast/nsq/bench/report"
 	"github.com/nsqfast/nsq/bench/scenario"
 	"github.com/nsqfast/nsq/bench/suite"
-	"github.com/nsqfast/nsq/engine/nsqd"
 )
-
-// ourNSQD starts our nsqd in-process for one run.
-func ourNSQD(t *testing.T) func(ctx context.Context) (broker.Target, func() error, error) {
-	return func(ctx context.Context) (broker.Target, func() error, error) {
-		o := nsqd.NewOptions()
-		o.TCPAddress, o.HTTPAddress = "127.0.0.1:0", "127.0.0.1:0"
-		o.DataPath = t.TempDir()
-		o.LogOutput = io.Discard
-		n, err := nsqd.New(o)
-		if err != nil {
-			return nil, nil, err
-		}
-		if err := n.Main(); err != nil {
-			n.Exit()
-			return nil, nil, err
-		}
-		return broker.Remote{TCP: n.TCPAddr().String(), HTTP: n.HTTPAddr().String()}, func() error { n.Exit(); return nil }, nil
-	}
-}
 
 // TestCompareRounds runs two brokers over two rounds and checks the
 // alternation, the summary and the files.
@@ -44,7 +24,7 @@ func TestCompareRounds(t *testing.T) {
 	out := t.TempDir()
 	var progress strings.Builder
 	rep, err := suite.Run(context.Background(), suite.Options{
-		Brokers:   []suite.Broker{{Name: "ours", Start: ourNSQD(t)}, {Name: "sink", Sink: true}},
+		Brokers:   []suite.Broker{{Name: "ours", Start: benchtest.OurNSQD(t)}, {Name: "sink", Sink: true}},
 		Scenarios: []string{"pub", "restart"},
 		Params:    scenario.Params{Duration: 200 * time.Millisecond},
 		Rounds:    2,
@@ -116,7 +96,7 @@ func TestProfiles(t *testing.T) {
 	}
 	out := t.TempDir()
 	rep, err := suite.Run(context.Background(), suite.Options{
-		Brokers:   []suite.Broker{{Name: "ours", Start: ourNSQD(t)}, {Name: "up", Start: upstreamLike}},
+		Brokers:   []suite.Broker{{Name: "ours", Start: benchtest.OurNSQD(t)}, {Name: "up", Start: upstreamLike}},
 		Scenarios: []string{"pub"},
 		Params:    scenario.Params{Duration: 300 * time.Millisecond},
 		Out:       out,

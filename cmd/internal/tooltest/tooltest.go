@@ -25,6 +25,7 @@ import (
 	gonsq "github.com/nsqio/go-nsq"
 
 	"github.com/nsqfast/nsq/engine/nsqd"
+	"github.com/nsqfast/nsq/engine/nsqd/nsqdtest"
 	"github.com/nsqfast/nsq/lookup"
 	"github.com/nsqfast/nsq/lookup/lookuptest"
 	"github.com/nsqfast/nsq/wire/apidoc"
@@ -35,21 +36,9 @@ import (
 // TCP addresses.
 func StartNSQD(t testing.TB, lookupdTCP ...string) *nsqd.NSQD {
 	t.Helper()
-	o := nsqd.NewOptions()
-	o.TCPAddress, o.HTTPAddress, o.BroadcastAddress = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1"
-	o.DataPath = t.TempDir()
-	o.LogOutput = io.Discard
+	o := nsqdtest.Options(t)
 	o.NSQLookupdTCPAddresses = lookupdTCP
-	n, err := nsqd.New(o)
-	if err != nil {
-		t.Fatalf("nsqd.New: %v", err)
-	}
-	if err := n.Main(); err != nil {
-		n.Exit()
-		t.Fatalf("nsqd.Main: %v", err)
-	}
-	t.Cleanup(n.Exit)
-	return n
+	return nsqdtest.Start(t, o)
 }
 
 // StartLookupd runs an nsqlookupd on 127.0.0.1 ports from :0.
