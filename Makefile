@@ -6,7 +6,7 @@ DATA      ?= $(CURDIR)/data
 GOFLAGS   ?=
 export GOFLAGS
 
-.PHONY: torture deps all build run test test-unit test-gonsq lint bench bench-compare fuzz clean
+.PHONY: torture deps all build run test test-unit test-gonsq lint bench bench-compare bench-targets fuzz clean
 
 all: build
 
@@ -80,6 +80,15 @@ bench-compare: build
 	@test -n "$(REF_NSQD)" || { echo "usage: make bench-compare REF_NSQD=/path/to/another/nsqd [ROUNDS=3] [REF_NAME=upstream] [BENCH_FLAGS=...]"; exit 2; }
 	$(GO) build -o $(BIN)/nsq_bench ./cmd/nsq_bench
 	$(BIN)/nsq_bench --nsqd-bin=$(BIN)/nsqd --ref-nsqd=$(REF_NSQD) --ref-name=$(REF_NAME) --rounds=$(ROUNDS) --out=$(BENCH_OUT) $(BENCH_FLAGS)
+
+# The performance targets of issue 6, each against bin/nsqd and REF_NSQD
+# over ROUNDS alternating rounds, plus the load client's own ceiling:
+# targets.md, targets.json and targets.svg in BENCH_OUT. More flags through
+# BENCH_FLAGS (e.g. --only=mpub,drain --duration=5s --profile).
+bench-targets: build
+	@test -n "$(REF_NSQD)" || { echo "usage: make bench-targets REF_NSQD=/path/to/upstream/nsqd [ROUNDS=5] [BENCH_FLAGS=...]"; exit 2; }
+	$(GO) build -o $(BIN)/nsq_bench ./cmd/nsq_bench
+	$(BIN)/nsq_bench targets --nsqd-bin=$(BIN)/nsqd --ref-nsqd=$(REF_NSQD) --ref-name=upstream --rounds=$(ROUNDS) --ceiling --out=$(BENCH_OUT) $(BENCH_FLAGS)
 
 fuzz:
 	$(GO) test ./wire/ -run xxx -fuzz FuzzParseCommand -fuzztime 30s

@@ -63,7 +63,7 @@ func (r *Report) Markdown(charts []Chart) []byte {
 			if row.Ratio != 0 {
 				ratio = strconv.FormatFloat(row.Ratio, 'f', 2, 64)
 			}
-			w("| %s | %s | %s | %s | %s | %s | %s |\n", row.Scenario, row.Figure, row.Unit, cell(row.Stats[0]), cell(row.Stats[1]), ratio, row.Verdict)
+			w("| %s | %s | %s | %s | %s | %s | %s |\n", row.Scenario, row.Figure, row.Unit, row.Stats[0], row.Stats[1], ratio, row.Verdict)
 		}
 	} else {
 		if r.Rounds > 1 {
@@ -73,7 +73,7 @@ func (r *Report) Markdown(charts []Chart) []byte {
 		for _, row := range r.Summary {
 			c := ""
 			if len(row.Stats) > 0 {
-				c = cell(row.Stats[0])
+				c = row.Stats[0].String()
 			}
 			w("| %s | %s | %s | %s |\n", row.Scenario, row.Figure, c, row.Unit)
 		}
@@ -126,22 +126,22 @@ func (r *Report) Markdown(charts []Chart) []byte {
 	return b.Bytes()
 }
 
-// cell formats a Stat: the median, and [min–max] when there are several
+// String formats s: the median, and [min–max] when there are several
 // values that differ.
-func cell(s Stat) string {
+func (s Stat) String() string {
 	switch {
 	case len(s.Values) == 0:
 		return "–"
 	case len(s.Values) == 1 || s.Min == s.Max:
-		return num(s.Median)
+		return Num(s.Median)
 	default:
-		return fmt.Sprintf("%s [%s–%s]", num(s.Median), num(s.Min), num(s.Max))
+		return fmt.Sprintf("%s [%s–%s]", Num(s.Median), Num(s.Min), Num(s.Max))
 	}
 }
 
-// num formats a figure: thousands separated above 1000, three significant
+// Num formats a figure: thousands separated above 1000, three significant
 // digits below.
-func num(v float64) string {
+func Num(v float64) string {
 	if math.Abs(v) >= 1000 {
 		s := strconv.FormatFloat(math.Round(v), 'f', 0, 64)
 		neg := strings.HasPrefix(s, "-")

@@ -169,8 +169,8 @@ func TestDecodeRejects(t *testing.T) {
 
 func TestNum(t *testing.T) {
 	for v, want := range map[float64]string{1234567: "1,234,567", -1500: "-1,500", 0.0785: "0.0785", 12.345: "12.3", 999: "999"} {
-		if got := num(v); got != want {
-			t.Errorf("num(%v) = %q, want %q", v, got, want)
+		if got := Num(v); got != want {
+			t.Errorf("Num(%v) = %q, want %q", v, got, want)
 		}
 	}
 	for v, want := range map[float64]string{0: "0", 1500: "1500", 25000: "25k", 2.5e6: "2.5M", 0.25: "0.25"} {

@@ -9,6 +9,7 @@
 //	nsq_bench --sink --scenarios=pub,mpub,sub              # the load client's own ceiling
 //	nsq_bench flame results/pub-ours-r1.cpu.pprof > flame.svg   # a profile as a flame graph
 //	nsq_bench report results/                                    # report.md and charts again from report.json
+//	nsq_bench targets --nsqd-bin=bin/nsqd --ref-nsqd=/tmp/upstream-nsqd # issue 6's targets, side by side
 //
 // `make bench` and `make bench-compare` run it; docs/BENCHMARKS.md
 // describes the method.
@@ -31,6 +32,7 @@ import (
 	"github.com/nsqfast/nsq/bench/report"
 	"github.com/nsqfast/nsq/bench/scenario"
 	"github.com/nsqfast/nsq/bench/suite"
+	"github.com/nsqfast/nsq/bench/targets"
 )
 
 func main() {
@@ -51,6 +53,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if len(args) > 0 && args[0] == "report" {
 		return reportCmd(args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "targets" {
+		return targetsCmd(ctx, args[1:], stdout, stderr)
 	}
 	fs := flag.NewFlagSet("nsq_bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -216,6 +221,79 @@ func reportCmd(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	printSummary(stdout, r)
+	return 0
+}
+
+// targetsCmd runs the performance targets (bench/targets) against two
+// brokers and writes targets.md, targets.json and targets.svg.
+func targetsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("nsq_bench targets", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var ids []string
+	for _, t := range targets.All() {
+		ids = append(ids, t.ID)
+	}
+	bin := fs.String("nsqd-bin", "", "our nsqd binary")
+	ref := fs.String("ref-nsqd", "", "the reference nsqd binary (upstream v1.3.0)")
+	name := fs.String("name", "ours", "label of --nsqd-bin")
+	refName := fs.String("ref-name", "upstream", "label of --ref-nsqd")
+	rounds := fs.Int("rounds", 5, "rounds of each target against each broker (alternating)")
+	duration := fs.Duration("duration", 5*time.Second, "measured phase of the timed scenarios")
+	only := fs.String("only", strings.Join(ids, ","), "comma-separated targets to run")
+	out := fs.String("out", "", "results folder (default bench/results/targets-<date-time>)")
+	profile := fs.Bool("profile", false, "capture CPU and wall-clock profiles of every run (slower: quote no figure from such a run)")
+	ceiling := fs.Bool("ceiling", false, "also measure the load client alone against the in-process sink, for the targets where that means something")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if *bin == "" || *ref == "" || *name == *refName || fs.NArg() > 0 {
+		fmt.Fprintln(stderr, "usage: nsq_bench targets --nsqd-bin=bin/nsqd --ref-nsqd=/path/to/upstream/nsqd [--rounds=5] [--only=mpub,drain] [--profile] [--ceiling]")
+		return 2
+	}
+	var sel []targets.Target
+	for _, id := range strings.Split(*only, ",") {
+		found := false
+		for _, t := range targets.All() {
+			if t.ID == id {
+				sel, found = append(sel, t), true
+			}
+		}
+		if !found {
+			fmt.Fprintf(stderr, "nsq_bench targets: unknown target %q (have %s)\n", id, strings.Join(ids, ","))
+			return 2
+		}
+	}
+	if *out == "" {
+		*out = filepath.Join("bench", "results", "targets-"+time.Now().Format("20060102-150405"))
+	}
+	s, err := targets.Run(ctx, targets.Options{
+		Ours:      suite.Broker{Name: *name, Binary: abs(*bin)},
+		Ref:       suite.Broker{Name: *refName, Binary: abs(*ref)},
+		Targets:   sel,
+		Rounds:    *rounds,
+		Duration:  *duration,
+		Out:       *out,
+		Profile:   *profile,
+		Ceiling:   *ceiling,
+		Progress:  stderr,
+		Overwrite: isTerminal(stderr),
+		Command:   append([]string{"nsq_bench", "targets"}, args...),
+	})
+	if s != nil {
+		fmt.Fprintln(stdout)
+		for _, r := range s.Results {
+			fmt.Fprintf(stdout, "%-8s %-22s %14.6g %14.6g  factor %6.2f (rounds %.2f–%.2f, asked %.1f)  met=%v every_round=%v\n",
+				r.Target.ID, r.Target.Figure, r.Ours.Median, r.Ref.Median, r.Factor, r.Worst, r.Best, r.Target.Factor, r.Met, r.EveryRound)
+		}
+		fmt.Fprintf(stdout, "\nreport: %s\n", filepath.Join(*out, "targets.md"))
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "nsq_bench targets:", err)
+		return 1
+	}
 	return 0
 }
 
