@@ -347,3 +347,48 @@ func BenchmarkReadWhileAppending(b *testing.B) {
 	close(stop)
 	<-done
 }
+
+// BenchmarkSeqIndex and BenchmarkSeqIndexGoMap run the in-flight index's
+// workload: a sliding window of depth keys, each inserted when delivered,
+// looked up and deleted when finished, oldest first.
+func BenchmarkSeqIndex(b *testing.B) {
+	for _, depth := range []int{100, 2500} {
+		b.Run(fmt.Sprint(depth), func(b *testing.B) {
+			var x SeqIndex
+			for i := 0; i < depth; i++ {
+				x.Put(uint64(i), int32(i))
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				k := uint64(i + depth)
+				x.Put(k, int32(i))
+				if _, ok := x.Get(uint64(i)); !ok {
+					b.Fatal("missing")
+				}
+				x.Delete(uint64(i))
+			}
+		})
+	}
+}
+
+func BenchmarkSeqIndexGoMap(b *testing.B) {
+	for _, depth := range []int{100, 2500} {
+		b.Run(fmt.Sprint(depth), func(b *testing.B) {
+			x := map[uint64]int32{}
+			for i := 0; i < depth; i++ {
+				x[uint64(i)] = int32(i)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				k := uint64(i + depth)
+				x[k] = int32(i)
+				if _, ok := x[uint64(i)]; !ok {
+					b.Fatal("missing")
+				}
+				delete(x, uint64(i))
+			}
+		})
+	}
+}
