@@ -75,7 +75,7 @@ type Channel struct {
 		isNew    bool // no checkpoint written yet
 		entries  []entry
 		free     []int32
-		inflight map[uint64]int32 // seq -> entry
+		inflight queue.SeqIndex // seq -> entry
 		timeouts queue.Heap[int32]
 		deferred queue.Heap[int32]
 		ready    *queue.Ring[int32]
@@ -97,7 +97,6 @@ func newChannel(t *Topic, name string, start queue.Pos) *Channel {
 	c.mu.cursor = start
 	c.baseSeq = start.Seq
 	c.mu.isNew = true
-	c.mu.inflight = make(map[uint64]int32)
 	c.mu.ready = queue.NewRing[int32](64)
 	c.fin.init(&t.e.opts)
 	return c
@@ -430,7 +429,7 @@ func (c *Channel) deliverLocked(s *Subscription, slot int32, payload []byte, now
 	e.deliveredAt = now
 	e.pubTS = ts
 	e.heap = c.mu.timeouts.Push(slot, now+s.msgTimeout)
-	c.mu.inflight[e.pos.Seq] = slot
+	c.mu.inflight.Put(e.pos.Seq, slot)
 	s.inflight++
 	s.messageCount.Add(1)
 	s.cons.SendMessage(wire.IDFromSeq(e.pos.Seq), ts, e.attempts, body)
@@ -456,7 +455,7 @@ func (c *Channel) processTimers(now int64) {
 		}
 		c.mu.timeouts.PopMin()
 		e := &c.mu.entries[slot]
-		delete(c.mu.inflight, e.pos.Seq)
+		c.mu.inflight.Delete(e.pos.Seq)
 		e.sub.inflight--
 		e.sub = nil
 		e.heap = -1
@@ -488,7 +487,7 @@ func (c *Channel) findLocked(s *Subscription, id []byte) (int32, error) {
 	if !ok {
 		return 0, ErrNotInFlight
 	}
-	slot, ok := c.mu.inflight[seq]
+	slot, ok := c.mu.inflight.Get(seq)
 	if !ok {
 		return 0, ErrNotInFlight
 	}
@@ -505,7 +504,7 @@ func (c *Channel) takeLocked(s *Subscription, id []byte) (int32, error) {
 		return 0, err
 	}
 	e := &c.mu.entries[slot]
-	delete(c.mu.inflight, e.pos.Seq)
+	c.mu.inflight.Delete(e.pos.Seq)
 	c.mu.timeouts.Remove(e.heap)
 	e.heap = -1
 	e.sub = nil
@@ -559,7 +558,7 @@ func (c *Channel) Empty() error {
 	}
 	c.mu.entries = c.mu.entries[:0]
 	c.mu.free = c.mu.free[:0]
-	clear(c.mu.inflight)
+	c.mu.inflight.Clear()
 	c.mu.timeouts = queue.Heap[int32]{}
 	c.mu.deferred = queue.Heap[int32]{}
 	c.mu.ready.Reset()
@@ -771,7 +770,7 @@ func (c *Channel) Stats(includeClients bool) ChannelStats {
 		Name:          c.name,
 		Depth:         depth,
 		BackendDepth:  c.t.e.backendDepth(depth, c.ephemeral),
-		InFlightCount: len(c.mu.inflight),
+		InFlightCount: c.mu.inflight.Len(),
 		DeferredCount: c.mu.deferred.Len(),
 		MessageCount:  received,
 		RequeueCount:  c.requeueCount.Load(),

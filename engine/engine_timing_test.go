@@ -106,31 +106,67 @@ func BenchmarkPublishDeliverFinish(b *testing.B) {
 	}
 }
 
-// BenchmarkFanout4 delivers every message to four channels.
-func BenchmarkFanout4(b *testing.B) {
+// fanoutConsumer is one channel's consumer in the fanout benchmarks;
+// next is the first of its messages not yet finished.
+type fanoutConsumer struct {
+	s    *sink
+	sub  *Subscription
+	next int
+}
+
+// fanout returns a topic with n channels, one consumer each at RDY 2500.
+func fanout(b *testing.B, n int) (*Topic, []*fanoutConsumer) {
 	e := newBenchEngine(b)
 	t, _ := e.GetTopic("bench")
-	type cs struct {
-		s   *sink
-		sub *Subscription
-	}
-	var all []cs
-	for i := 0; i < 4; i++ {
+	var all []*fanoutConsumer
+	for i := 0; i < n; i++ {
 		ch, _ := t.GetChannel(fmt.Sprintf("ch%d", i))
 		s := &sink{}
 		sub, _ := ch.Subscribe(s, SubscribeOptions{})
 		sub.SetReady(2500)
-		all = append(all, cs{s, sub})
+		all = append(all, &fanoutConsumer{s: s, sub: sub})
 	}
-	body := make([]byte, 200)
 	b.ReportAllocs()
 	b.SetBytes(200)
+	return t, all
+}
+
+// BenchmarkFanout4 delivers every message to four channels.
+func BenchmarkFanout4(b *testing.B) {
+	t, all := fanout(b, 4)
+	body := make([]byte, 200)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		_ = t.Publish(body)
 		if i%100 == 99 {
 			for _, c := range all {
 				finishAll(b, c.s, c.sub)
+			}
+		}
+	}
+}
+
+// BenchmarkFanout4Deep is BenchmarkFanout4 with the in-flight depth of the
+// fanout scenario (RDY 2500): each consumer finishes a message only once
+// 2,000 are in flight, oldest first, so the in-flight index and the
+// timeouts hold thousands of entries, as under real load.
+func BenchmarkFanout4Deep(b *testing.B) {
+	const depth = 2000
+	t, all := fanout(b, 4)
+	body := make([]byte, 200)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		_ = t.Publish(body)
+		for _, c := range all {
+			for len(c.s.ids)-c.next > depth {
+				if err := c.sub.Finish(c.s.ids[c.next][:]); err != nil {
+					b.Fatal(err)
+				}
+				c.next++
+			}
+			if c.next >= 1<<16 {
+				c.s.ids = append(c.s.ids[:0], c.s.ids[c.next:]...)
+				c.next = 0
 			}
 		}
 	}

@@ -173,7 +173,7 @@ func (s *Subscription) Close() {
 		for i := range c.mu.entries {
 			e := &c.mu.entries[i]
 			if e.state == stInFlight && e.sub == s {
-				delete(c.mu.inflight, e.pos.Seq)
+				c.mu.inflight.Delete(e.pos.Seq)
 				c.mu.timeouts.Remove(e.heap)
 				e.heap = -1
 				e.sub = nil
