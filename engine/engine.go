@@ -304,7 +304,11 @@ func (e *Engine) clockLoop() {
 		case <-e.exitCh:
 			return
 		case t := <-tk.C:
-			e.clock.Store(t.UnixNano())
+			// Never backwards (a wall-clock step): each consumer's
+			// deadlines must come in order (timeoutItem).
+			if n := t.UnixNano(); n > e.clock.Load() {
+				e.clock.Store(n)
+			}
 		}
 	}
 }

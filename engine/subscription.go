@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sync/atomic"
 	"time"
+
+	"github.com/nsqfast/nsq/queue"
 )
 
 // Subscription is one consumer's membership of a channel: its RDY count,
@@ -20,6 +22,10 @@ type Subscription struct {
 	sampleRate int32
 	touched    bool
 	closed     bool
+	// timeouts are its in-flight messages' deadlines, in order (see
+	// timeoutItem); compactAt is the length that triggers a compaction.
+	timeouts  queue.Ring[timeoutItem]
+	compactAt int
 
 	messageCount atomic.Uint64
 	finishCount  atomic.Uint64
@@ -41,7 +47,7 @@ func (c *Channel) Subscribe(cons Consumer, so SubscribeOptions) (*Subscription, 
 	if mt <= 0 {
 		mt = c.t.e.opts.MsgTimeout
 	}
-	s := &Subscription{c: c, cons: cons, msgTimeout: int64(mt), sampleRate: so.SampleRate}
+	s := &Subscription{c: c, cons: cons, msgTimeout: int64(mt), sampleRate: so.SampleRate, compactAt: minTimeoutCompact}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.mu.closed {
@@ -124,12 +130,15 @@ func (s *Subscription) Touch(id []byte) error {
 		return err
 	}
 	e := &c.mu.entries[slot]
-	now := time.Now().UnixNano()
-	deadline := now + s.msgTimeout
+	// The engine's clock, as at delivery, keeps each consumer's deadlines
+	// in order.
+	deadline := c.t.e.now() + s.msgTimeout
 	if maxTO := int64(c.t.e.opts.MaxMsgTimeout); deadline-e.deliveredAt >= maxTO {
 		deadline = e.deliveredAt + maxTO
 	}
-	c.mu.timeouts.Fix(e.heap, deadline)
+	if deadline != e.deadline {
+		c.armLocked(s, slot, deadline)
+	}
 	return nil
 }
 
@@ -174,8 +183,6 @@ func (s *Subscription) Close() {
 			e := &c.mu.entries[i]
 			if e.state == stInFlight && e.sub == s {
 				c.mu.inflight.Delete(e.pos.Seq)
-				c.mu.timeouts.Remove(e.heap)
-				e.heap = -1
 				e.sub = nil
 				e.state = stReady
 				c.mu.ready.PushGrow(int32(i))
@@ -184,6 +191,7 @@ func (s *Subscription) Close() {
 		}
 		s.inflight = 0
 	}
+	s.timeouts.Reset()
 	left := len(c.mu.subs)
 	c.dispatchLocked()
 	c.mu.Unlock()
