@@ -171,3 +171,36 @@ func BenchmarkFanout4Deep(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkFinish64 delivers and finishes messages 64 at a time, as a
+// consumer's FINs arrive in one read: one Finish per message ("each") or
+// one FinishAll for the 64 ("all").
+func BenchmarkFinish64(b *testing.B) {
+	for _, mode := range []string{"each", "all"} {
+		b.Run(mode, func(b *testing.B) {
+			e := newBenchEngine(b)
+			t, s, sub := subscribed(b, e, 2500)
+			body := make([]byte, 200)
+			errs := make([]error, 64)
+			b.ReportAllocs()
+			b.SetBytes(200)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if err := t.Publish(body); err != nil {
+					b.Fatal(err)
+				}
+				if len(s.ids) < 64 {
+					continue
+				}
+				if mode == "all" {
+					sub.FinishAll(s.ids, errs)
+				} else {
+					for j := range s.ids {
+						_ = sub.Finish(s.ids[j][:])
+					}
+				}
+				s.ids = s.ids[:0]
+			}
+		})
+	}
+}

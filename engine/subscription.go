@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/nsqfast/nsq/queue"
+	"github.com/nsqfast/nsq/wire"
 )
 
 // Subscription is one consumer's membership of a channel: its RDY count,
@@ -79,6 +80,39 @@ func (s *Subscription) Finish(id []byte) error {
 	c := s.c
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if err := s.finishLocked(id); err != nil {
+		return err
+	}
+	c.dispatchLocked()
+	return nil
+}
+
+// FinishAll finishes ids in order, as many FINs, under one acquisition
+// of the channel's lock and with one delivery round at the end; errs[i]
+// is set to the error of ids[i] (nil when it was finished). errs must be
+// as long as ids.
+//
+// Why: a consumer's FINs arrive in bursts (one per message it handled
+// since its last write), and FIN by FIN the channel's lock was taken and
+// given back, and a delivery round run, once per message; in the drain
+// target the event loops spent 1.9 s of 4 s parked on that lock
+// (fgprof).
+func (s *Subscription) FinishAll(ids []wire.MessageID, errs []error) {
+	c := s.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	done := false
+	for i := range ids {
+		errs[i] = s.finishLocked(ids[i][:])
+		done = done || errs[i] == nil
+	}
+	if done {
+		c.dispatchLocked()
+	}
+}
+
+func (s *Subscription) finishLocked(id []byte) error {
+	c := s.c
 	slot, err := c.takeLocked(s, id)
 	if err != nil {
 		return err
@@ -86,7 +120,6 @@ func (s *Subscription) Finish(id []byte) error {
 	c.fin.finished(c.mu.entries[slot].pubTS)
 	c.freeEntryLocked(slot)
 	s.finishCount.Add(1)
-	c.dispatchLocked()
 	return nil
 }
 

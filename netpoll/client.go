@@ -44,6 +44,7 @@ type Client struct {
 	handedOff bool        // the event loop gave the socket to a goroutine
 	tlsOn     bool
 	auth      authClient
+	fins      *finBatch // FINs read and not yet applied (see fin)
 
 	// up is set once the connection is served by goroutines (upgraded).
 	up atomic.Pointer[upgraded]
@@ -290,6 +291,12 @@ const (
 // It stops early while an AUTH query is outstanding, and after an IDENTIFY
 // that negotiated an upgrade.
 func (c *Client) process(buf []byte) (int, int) {
+	n, act := c.processCommands(buf)
+	c.flushFins()
+	return n, act
+}
+
+func (c *Client) processCommands(buf []byte) (int, int) {
 	if c.auth.pending {
 		if !c.auth.collect(c) {
 			return 0, actNone // the auth server has not answered yet
@@ -329,6 +336,9 @@ func (c *Client) process(buf []byte) (int, int) {
 		if n == 0 {
 			break
 		}
+		if c.fins != nil && c.cmd.Kind != wire.CmdFin {
+			c.flushFins() // answers stay in the order of the commands
+		}
 		err := c.exec(&c.cmd)
 		if err == errAuthPending {
 			return off, actNone // run this command again once the auth server answers
@@ -364,6 +374,7 @@ func (c *Client) preBodyCheck(cmd *wire.Command) *wire.Error {
 }
 
 func (c *Client) sendError(e *wire.Error) {
+	c.flushFins() // the errors of FINs read before come first
 	c.srv.logf(engine.LogError, "[%s] - %s", c.remoteAddr, e.Error())
 	if e.Silent() {
 		return
@@ -541,10 +552,48 @@ func (c *Client) fin(cmd *wire.Command) *wire.Error {
 	if perr != nil {
 		return perr
 	}
-	if err := c.sub.Finish(id); err != nil {
-		return wire.ErrFINFailed(id, err.Error())
+	if c.fins == nil {
+		c.fins = finBatches.Get().(*finBatch)
+	}
+	b := c.fins
+	copy(b.ids[b.n][:], id)
+	b.n++
+	if b.n == len(b.ids) {
+		c.flushFins()
 	}
 	return nil
+}
+
+// finBatch holds the FINs of one read, applied together by flushFins
+// (engine.Subscription.FinishAll): one lock acquisition and one delivery
+// round for the lot instead of one per FIN. A connection holds one only
+// while it processes a read, so idle connections cost nothing.
+type finBatch struct {
+	n    int
+	ids  [64]wire.MessageID
+	errs [64]error
+}
+
+var finBatches = sync.Pool{New: func() any { return new(finBatch) }}
+
+// flushFins applies the pending FINs and answers those that failed, in
+// order. It runs before any other command's answer and at the end of
+// each read.
+func (c *Client) flushFins() {
+	b := c.fins
+	if b == nil {
+		return
+	}
+	c.fins = nil
+	c.sub.FinishAll(b.ids[:b.n], b.errs[:b.n])
+	for i := 0; i < b.n; i++ {
+		if err := b.errs[i]; err != nil {
+			b.errs[i] = nil
+			c.sendError(wire.ErrFINFailed(b.ids[i][:], err.Error()))
+		}
+	}
+	b.n = 0
+	finBatches.Put(b)
 }
 
 func (c *Client) req(cmd *wire.Command) *wire.Error {

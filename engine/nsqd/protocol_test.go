@@ -258,3 +258,38 @@ func TestProtocolErrors(t *testing.T) {
 		c.expectResponse("OK")
 	})
 }
+
+// TestFINBurstAnswersInOrder: FINs that arrive in one read are applied
+// together (more than one batch's worth here), yet every failed one is
+// answered, in order, before the answer to the next other command.
+func TestFINBurstAnswersInOrder(t *testing.T) {
+	n := startNSQD(t, nil)
+	p := dialRaw(t, n)
+	const count = 100
+	for i := 0; i < count; i++ {
+		p.cmdBody("PUB finb", []byte(fmt.Sprintf("m%d", i)))
+		p.expectResponse("OK")
+	}
+	c := dialRaw(t, n)
+	c.subscribe("finb", "ch", count)
+	var ids []wire.MessageID
+	for i := 0; i < count; i++ {
+		ids = append(ids, c.readMessage().ID)
+	}
+	bogus := "00000000ffffffff"
+	var burst []byte
+	burst = append(burst, "FIN "+string(ids[0][:])+"\n"...)
+	burst = append(burst, "FIN "+bogus+"\n"...)
+	for _, id := range ids[1:] {
+		burst = append(burst, "FIN "+string(id[:])+"\n"...)
+	}
+	burst = append(burst, "FIN "+string(ids[0][:])+"\nCLS\n"...)
+	c.write(burst)
+	c.expectError("E_FIN_FAILED FIN " + bogus + " failed ID not in flight")
+	c.expectError("E_FIN_FAILED FIN " + string(ids[0][:]) + " failed ID not in flight")
+	c.expectResponse("CLOSE_WAIT")
+	d, inf, _, _, _ := channelStat(t, n, "finb", "ch")
+	if d != 0 || inf != 0 {
+		t.Fatalf("depth %d in-flight %d after finishing everything, want 0 0", d, inf)
+	}
+}
