@@ -9,6 +9,7 @@
 //	nsq_bench --sink --scenarios=pub,mpub,sub              # the load client's own ceiling
 //	nsq_bench flame results/pub-ours-r1.cpu.pprof > flame.svg   # a profile as a flame graph
 //	nsq_bench report results/                                    # report.md and charts again from report.json
+//	nsq_bench where results/fanout-ours-r1.cpu.pprof              # where a broker's time went, by kind of work
 //	nsq_bench targets --nsqd-bin=bin/nsqd --ref-nsqd=/tmp/upstream-nsqd # issue 6's targets, side by side
 //
 // `make bench` and `make bench-compare` run it; docs/BENCHMARKS.md
@@ -53,6 +54,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if len(args) > 0 && args[0] == "report" {
 		return reportCmd(args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "where" {
+		return whereCmd(args[1:], stdout, stderr)
 	}
 	if len(args) > 0 && args[0] == "targets" {
 		return targetsCmd(ctx, args[1:], stdout, stderr)
@@ -175,25 +179,9 @@ func flameCmd(args []string, stdout, stderr io.Writer) int {
 	title := fs.String("title", "", "title (default: the file name)")
 	index := fs.Int("index", -1, "sample value to draw, by position (default: the profile's default)")
 	width := fs.Int("width", 1200, "width in pixels")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	if fs.NArg() != 1 {
-		fs.Usage()
-		return 2
-	}
-	data, err := os.ReadFile(fs.Arg(0))
-	if err != nil {
-		fmt.Fprintln(stderr, "nsq_bench flame:", err)
-		return 1
-	}
-	p, err := flame.Parse(data)
-	if err != nil {
-		fmt.Fprintln(stderr, "nsq_bench flame:", err)
-		return 1
+	p, code := profileArg(fs, args, stderr)
+	if p == nil {
+		return code
 	}
 	if *title == "" {
 		*title = filepath.Base(fs.Arg(0))
@@ -203,6 +191,54 @@ func flameCmd(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// whereCmd prints how a broker profile's samples divide among the kinds
+// of work in flame.BrokerCategories.
+func whereCmd(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("nsq_bench where", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: nsq_bench where [--index=N] profile.pprof")
+		fs.PrintDefaults()
+	}
+	index := fs.Int("index", -1, "sample value to sum, by position (default: the profile's default)")
+	p, code := profileArg(fs, args, stderr)
+	if p == nil {
+		return code
+	}
+	if err := flame.WriteBreakdown(stdout, p, *index, flame.BrokerCategories); err != nil {
+		fmt.Fprintln(stderr, "nsq_bench where:", err)
+		return 1
+	}
+	return 0
+}
+
+// profileArg parses the flags of a profile command and reads the profile
+// its one argument names; on failure it returns nil and the exit status
+// (0 for -h, 2 for usage, 1 for an unreadable profile).
+func profileArg(fs *flag.FlagSet, args []string, stderr io.Writer) (*flame.Profile, int) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, 0
+		}
+		return nil, 2
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return nil, 2
+	}
+	data, err := os.ReadFile(fs.Arg(0))
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", fs.Name(), err)
+		return nil, 1
+	}
+	p, err := flame.Parse(data)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", fs.Name(), err)
+		return nil, 1
+	}
+	return p, 0
 }
 
 // reportCmd renders report.md and the charts again from a results

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nsqfast/nsq/bench/flame"
+
 	"github.com/nsqfast/nsq/bench/report"
 )
 
@@ -88,5 +90,19 @@ func TestFlame(t *testing.T) {
 	}
 	if code := run(context.Background(), []string{"flame"}, &stdout, &stderr); code != 2 {
 		t.Fatalf("no file: exit %d", code)
+	}
+
+	// where: the same profile by kind of work; every category, other and
+	// the total are listed.
+	stdout.Reset()
+	if code := run(context.Background(), []string{"where", "--index=1", prof}, &stdout, &stderr); code != 0 {
+		t.Fatalf("where: exit %d: %s", code, stderr.String())
+	}
+	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	if len(lines) != 1+len(flame.BrokerCategories)+2 || !strings.HasPrefix(lines[len(lines)-1], "total") || !strings.HasPrefix(lines[len(lines)-2], "other") {
+		t.Fatalf("where printed:\n%s", stdout.String())
+	}
+	if code := run(context.Background(), []string{"where", filepath.Join(dir, "missing")}, &stdout, &stderr); code != 1 {
+		t.Fatalf("where, missing file: exit %d", code)
 	}
 }
