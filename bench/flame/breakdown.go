@@ -18,16 +18,17 @@ type Category struct {
 // BrokerCategories sort a broker's CPU or wall-clock samples into the
 // costs that explain its throughput, for our nsqd and upstream's alike. A
 // sample belongs to the first category any of its functions matches, so
-// a write(2) issued from the engine counts as a write and the copy inside
-// a log append as the append; the shares add up to 100%.
+// a write(2) issued from the engine counts as a write, one from upstream's
+// disk queue as the disk queue, and the copy inside a log append as the
+// append; the shares add up to 100%.
 var BrokerCategories = []Category{
-	{"socket write(2)", regexp.MustCompile(`^(golang\.org/x/sys/unix|syscall)\.(write|writev|Write|Writev)$`)},
-	{"socket read(2)", regexp.MustCompile(`^(golang\.org/x/sys/unix|syscall)\.(read|Read)$`)},
-	{"epoll_wait", regexp.MustCompile(`EpollWait$|^runtime\.netpoll$`)},
+	{"disk queue (upstream)", regexp.MustCompile(`nsq/internal/diskqueue\.|go-diskqueue\.`)},
 	{"fsync/msync (durability)", regexp.MustCompile(`unix\.Msync$|Fdatasync$|^syscall\.Fsync$|\(\*File\)\.Sync$`)},
 	{"page prefault (ours, background)", regexp.MustCompile(`/queue\.populateWrite$`)},
 	{"log append: copy + CRC (ours)", regexp.MustCompile(`/queue\.\(\*Log\)\.Append$`)},
-	{"disk queue (upstream)", regexp.MustCompile(`nsq/internal/diskqueue\.|go-diskqueue\.`)},
+	{"socket write(2)", regexp.MustCompile(`^(golang\.org/x/sys/unix|syscall)\.(write|writev|Write|Writev)$`)},
+	{"socket read(2)", regexp.MustCompile(`^(golang\.org/x/sys/unix|syscall)\.(read|Read)$`)},
+	{"epoll_wait", regexp.MustCompile(`EpollWait$|^runtime\.netpoll$`)},
 	{"allocation and GC", regexp.MustCompile(`^runtime\.(mallocgc|gcBgMarkWorker|gcAssistAlloc|bgsweep|bgscavenge)$`)},
 	{"Go channels and select", regexp.MustCompile(`^runtime\.(chansend|chanrecv|selectgo)$`)},
 	{"protocol: parse and frames", regexp.MustCompile(`/nsq/wire\.|netpoll\.\(\*Client\)\.SendMessage$|nsq/internal/protocol\.|nsqd\.\(\*Message\)\.WriteTo$|nsqd\.readMPUB$|nsqd\.\(\*protocolV2\)\.Send$`)},
