@@ -373,8 +373,12 @@ func (s *Summary) Markdown() []byte {
 		if len(r.Violations) > 0 {
 			met += " — " + strings.Join(r.Violations, "; ")
 		}
-		w("| %s | `%s` | %s (%s) | %s | %s | %.2f× | %.2f–%.2f | %.1f× | %s | %.2f / %.2f, %.2f |\n",
-			r.Target.What, r.Target.Flags, r.Target.Figure, r.Unit, r.Ours, r.Ref, r.Factor, r.Worst, r.Best, r.Target.Factor, met, r.OursCPU, r.RefCPU, r.ClientCPU)
+		cpu := "–" // restart: the broker process changes mid-run
+		if r.OursCPU > 0 || r.RefCPU > 0 {
+			cpu = fmt.Sprintf("%.2f / %.2f, %.2f", r.OursCPU, r.RefCPU, r.ClientCPU)
+		}
+		w("| %s | `%s` | %s (%s) | %s | %s | %.2f× | %.2f–%.2f | %.1f× | %s | %s |\n",
+			r.Target.What, r.Target.Flags, r.Target.Figure, r.Unit, r.Ours, r.Ref, r.Factor, r.Worst, r.Best, r.Target.Factor, met, cpu)
 	}
 	var ceil []Result
 	for _, r := range s.Results {

@@ -279,11 +279,23 @@ func targetsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	out := fs.String("out", "", "results folder (default bench/results/targets-<date-time>)")
 	profile := fs.Bool("profile", false, "capture CPU and wall-clock profiles of every run (slower: quote no figure from such a run)")
 	ceiling := fs.Bool("ceiling", false, "also measure the load client alone against the in-process sink, for the targets where that means something")
+	render := fs.String("render", "", "only write targets.md and targets.svg again from this folder's targets.json")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
 		return 2
+	}
+	if *render != "" {
+		s, err := targets.Load(*render)
+		if err == nil {
+			err = s.Write(*render)
+		}
+		if err != nil {
+			fmt.Fprintln(stderr, "nsq_bench targets:", err)
+			return 1
+		}
+		return 0
 	}
 	if *bin == "" || *ref == "" || *name == *refName || fs.NArg() > 0 {
 		fmt.Fprintln(stderr, "usage: nsq_bench targets --nsqd-bin=bin/nsqd --ref-nsqd=/path/to/upstream/nsqd [--rounds=5] [--only=mpub,drain] [--profile] [--ceiling]")

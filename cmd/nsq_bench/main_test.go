@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"runtime/pprof"
@@ -9,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/nsqfast/nsq/bench/flame"
+	"github.com/nsqfast/nsq/bench/targets"
 
 	"github.com/nsqfast/nsq/bench/report"
 )
@@ -104,5 +106,37 @@ func TestFlame(t *testing.T) {
 	}
 	if code := run(context.Background(), []string{"where", filepath.Join(dir, "missing")}, &stdout, &stderr); code != 1 {
 		t.Fatalf("where, missing file: exit %d", code)
+	}
+}
+
+// TestTargetsRender: targets --render writes targets.md and targets.svg
+// again from a folder's targets.json; bad usage exits 2.
+func TestTargetsRender(t *testing.T) {
+	dir := t.TempDir()
+	s := &targets.Summary{Rounds: 1, Brokers: [2]report.Broker{{Name: "ours"}, {Name: "upstream"}},
+		Results: []targets.Result{{Target: targets.All()[0], Factor: 4, Met: true}}}
+	data, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "targets.json"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr strings.Builder
+	if code := run(context.Background(), []string{"targets", "--render=" + dir}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	md, err := os.ReadFile(filepath.Join(dir, "targets.md"))
+	if err != nil || !strings.Contains(string(md), "| MPUB publish, 200 B × 200 per batch |") {
+		t.Fatalf("targets.md (%v):\n%s", err, md)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "targets.svg")); err != nil {
+		t.Fatal(err)
+	}
+	if code := run(context.Background(), []string{"targets", "--nsqd-bin=x"}, &stdout, &stderr); code != 2 {
+		t.Fatalf("no --ref-nsqd: exit %d, want 2", code)
+	}
+	if code := run(context.Background(), []string{"targets", "--nsqd-bin=x", "--ref-nsqd=y", "--only=nope"}, &stdout, &stderr); code != 2 {
+		t.Fatalf("unknown target: exit %d, want 2", code)
 	}
 }
