@@ -150,13 +150,28 @@ func BenchmarkFanout4(b *testing.B) {
 // fanout scenario (RDY 2500): each consumer finishes a message only once
 // 2,000 are in flight, oldest first, so the in-flight index and the
 // timeouts hold thousands of entries, as under real load.
-func BenchmarkFanout4Deep(b *testing.B) {
+func BenchmarkFanout4Deep(b *testing.B) { fanoutDeep(b, 1) }
+
+// BenchmarkFanout4DeepPut64 is BenchmarkFanout4Deep with the messages put
+// 64 at a time and the channels notified once per 64, as the TCP layer
+// does for the PUBs of one read.
+func BenchmarkFanout4DeepPut64(b *testing.B) { fanoutDeep(b, 64) }
+
+func fanoutDeep(b *testing.B, per int) {
 	const depth = 2000
 	t, all := fanout(b, 4)
 	body := make([]byte, 200)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		_ = t.Publish(body)
+		if per == 1 {
+			_ = t.Publish(body)
+		} else {
+			_ = t.Put(body, 0)
+			if i%per != per-1 {
+				continue
+			}
+			t.Notify()
+		}
 		for _, c := range all {
 			for len(c.s.ids)-c.next > depth {
 				if err := c.sub.Finish(c.s.ids[c.next][:]); err != nil {

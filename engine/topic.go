@@ -212,6 +212,16 @@ func (t *Topic) Publish(body []byte) error {
 // PublishDeferred appends a message that channels deliver no earlier than
 // delay from now.
 func (t *Topic) PublishDeferred(body []byte, delay time.Duration) error {
+	err := t.Put(body, delay)
+	t.Notify()
+	return err
+}
+
+// Put is PublishDeferred without the delivery: the message is in the log
+// (durable as Publish's) when Put returns, and consumers get it at the
+// next Notify (or the next publish, FIN or RDY on its channels). The TCP
+// layer answers all the PUBs of one read first, then notifies once.
+func (t *Topic) Put(body []byte, delay time.Duration) error {
 	now := time.Now().UnixNano()
 	var at int64
 	if delay > 0 {
@@ -237,7 +247,6 @@ func (t *Topic) PublishDeferred(body []byte, delay time.Duration) error {
 	t.mu.Unlock()
 	t.messageCount.Add(1)
 	t.messageBytes.Add(uint64(len(body)))
-	t.notify()
 	return nil
 }
 
@@ -250,6 +259,13 @@ type MessageSource interface {
 // them at once, and a failure part-way keeps the ones already appended. It
 // allocates nothing when src is already on the heap.
 func (t *Topic) PublishBatch(src MessageSource) error {
+	err := t.PutBatch(src)
+	t.Notify()
+	return err
+}
+
+// PutBatch is PublishBatch without the delivery, as Put.
+func (t *Topic) PutBatch(src MessageSource) error {
 	now := time.Now().UnixNano()
 	var n, nbytes uint64
 	var err error
@@ -278,7 +294,6 @@ func (t *Topic) PublishBatch(src MessageSource) error {
 	t.mu.Unlock()
 	t.messageCount.Add(n)
 	t.messageBytes.Add(nbytes)
-	t.notify()
 	if err != nil {
 		return t.e.writeFailed(t, err)
 	}
@@ -320,8 +335,8 @@ func (t *Topic) publishedLocked(n int64) {
 	}
 }
 
-// notify lets every channel hand new messages to ready consumers.
-func (t *Topic) notify() {
+// Notify lets every channel hand new messages to ready consumers.
+func (t *Topic) Notify() {
 	for _, c := range t.chans.Load().list {
 		c.dispatch()
 	}
@@ -464,7 +479,7 @@ func (t *Topic) setPaused(p bool) error {
 	t.mu.Unlock()
 	t.e.kickSync()
 	if !p {
-		t.notify()
+		t.Notify()
 	}
 	return nil
 }

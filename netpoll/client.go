@@ -45,6 +45,9 @@ type Client struct {
 	tlsOn     bool
 	auth      authClient
 	fins      *finBatch // FINs read and not yet applied (see fin)
+	// notify are the topics this read published to, to deliver from once
+	// the answers are written (see notifyTopics).
+	notify []*engine.Topic
 
 	// up is set once the connection is served by goroutines (upgraded).
 	up atomic.Pointer[upgraded]
@@ -129,6 +132,7 @@ func (c *Client) onTraffic() gnet.Action {
 		carry := append([]byte(nil), buf[n:]...)
 		_, _ = c.conn.Discard(len(buf))
 		c.inTraffic.Store(false)
+		c.notifyTopics()
 		return c.handOff(carry)
 	}
 	if n > 0 {
@@ -139,6 +143,7 @@ func (c *Client) onTraffic() gnet.Action {
 	// us, or was appended before it and is written now.
 	c.inTraffic.Store(false)
 	c.flush()
+	c.notifyTopics()
 	return action
 }
 
@@ -646,7 +651,8 @@ func (c *Client) pub(cmd *wire.Command) *wire.Error {
 	}
 	t, err := c.topic(cmd)
 	if err == nil {
-		err = t.Publish(cmd.Body)
+		err = t.Put(cmd.Body, 0)
+		c.toNotify(t)
 	}
 	if err != nil {
 		return wire.ErrPUBFailed(err.Error())
@@ -662,7 +668,8 @@ func (c *Client) dpub(cmd *wire.Command) *wire.Error {
 	}
 	t, err := c.topic(cmd)
 	if err == nil {
-		err = t.PublishDeferred(cmd.Body, cmd.Defer)
+		err = t.Put(cmd.Body, cmd.Defer)
+		c.toNotify(t)
 	}
 	if err != nil {
 		return wire.ErrDPUBFailed(err.Error())
@@ -679,7 +686,8 @@ func (c *Client) mpub(cmd *wire.Command) *wire.Error {
 	t, err := c.topic(cmd)
 	if err == nil {
 		c.mpubIt = c.cmd.Messages()
-		err = t.PublishBatch(&c.mpubIt)
+		err = t.PutBatch(&c.mpubIt)
+		c.toNotify(t)
 	}
 	if err != nil {
 		return wire.ErrMPUBFailed(err.Error())
@@ -687,6 +695,32 @@ func (c *Client) mpub(cmd *wire.Command) *wire.Error {
 	c.published(cmd.Params[0], uint64(cmd.NumMessages))
 	c.appendOut(wire.AppendOK)
 	return nil
+}
+
+// toNotify remembers that this read published to t.
+func (c *Client) toNotify(t *engine.Topic) {
+	for _, x := range c.notify {
+		if x == t {
+			return
+		}
+	}
+	c.notify = append(c.notify, t)
+}
+
+// notifyTopics delivers what this read published, after its answers were
+// written (event loop) or queued (upgraded connections): the publisher
+// gets its OK without waiting for the deliveries to every channel, and
+// the channels are woken once per read, not once per message.
+//
+// Why: with one PUB in flight and consumers attached, delivering to four
+// channels before writing the OK put the whole fan-out into every PUB's
+// round trip (fanout with one PUB in flight: PUB→OK p99 2.1× upstream's).
+func (c *Client) notifyTopics() {
+	for i, t := range c.notify {
+		t.Notify()
+		c.notify[i] = nil
+	}
+	c.notify = c.notify[:0]
 }
 
 // published counts messages per topic for /stats (upstream's pub_counts).

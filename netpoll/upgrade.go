@@ -251,10 +251,12 @@ func (c *Client) readLoop(u *upgraded, r io.Reader) {
 			c.inTraffic.Store(false)
 			buf = buf[:copy(buf, buf[used:])]
 			if act == actClose {
+				c.notifyTopics()
 				u.closeAfterWrite()
 				return
 			}
-			u.kick()
+			u.kick() // the writer sends the answers
+			c.notifyTopics()
 		}
 		if err != nil {
 			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
