@@ -37,6 +37,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/pprof"
+	"strconv"
 	"time"
 
 	"github.com/felixge/fgprof"
@@ -170,7 +171,7 @@ func New(o Options) http.Handler {
 		rt.add("GET", "/debug/pprof/"+name, std(pprof.Handler(name)))
 	}
 	rt.add("GET", "/debug/pprof/trace", std(http.HandlerFunc(pprof.Trace)))
-	rt.add("GET", "/debug/fgprof", std(fgprof.Handler()))
+	rt.add("GET", "/debug/fgprof", std(http.HandlerFunc(wallProfile)))
 	rt.add("PUT", "/debug/setblockrate", s.logged(s.setBlockRate))
 	rt.add("POST", "/debug/freememory", s.logged(s.freeMemory))
 
@@ -281,3 +282,41 @@ func (s *server) logged(h handle) handle {
 		s.logf(engine.LogInfo, "%d %s %s (%s) %s", code, r.Method, r.URL.RequestURI(), r.RemoteAddr, time.Since(start))
 	}
 }
+
+// wallProfile serves /debug/fgprof: a wall-clock profile of every goroutine
+// over ?seconds= (default 30), in ?format= pprof (default) or folded. Unlike
+// fgprof's own handler it ends early, with what it sampled so far, when the
+// request's context is done (the client left, or nsqd is stopping), so an
+// open profile does not hold up a shutdown.
+func wallProfile(w http.ResponseWriter, r *http.Request) {
+	secs := 30
+	if v := r.URL.Query().Get("seconds"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			http.Error(w, "bad seconds: "+v, http.StatusBadRequest)
+			return
+		}
+		secs = n
+	}
+	format := fgprof.FormatPprof
+	if f := r.URL.Query().Get("format"); f != "" {
+		format = fgprof.Format(f)
+	}
+	start := time.Now()
+	stop := fgprof.Start(w, format)
+	t := time.NewTimer(time.Duration(secs) * time.Second)
+	select {
+	case <-t.C:
+	case <-r.Context().Done():
+		t.Stop()
+		// fgprof divides by its sample count: stopped before its first
+		// sample (it takes 99 a second) it panics. Let it take a few.
+		if d := minWallProfile - time.Since(start); d > 0 {
+			time.Sleep(d)
+		}
+	}
+	_ = stop()
+}
+
+// minWallProfile is the shortest wall-clock profile wallProfile takes.
+const minWallProfile = 50 * time.Millisecond

@@ -56,6 +56,9 @@ type NSQD struct {
 		logLevel LogLevel
 	}
 	exitOnce sync.Once
+	// exitCtx is every HTTP request's base context, cancelled by Exit.
+	exitCtx    context.Context
+	exitCancel context.CancelFunc
 }
 
 // New validates opts, takes the data path and restores the stored topics.
@@ -69,6 +72,7 @@ func New(opts *Options) (*NSQD, error) {
 		w = opts.LogOutput
 	}
 	n := &NSQD{opts: opts, logger: log.New(w, opts.LogPrefix, log.Ldate|log.Ltime|log.Lmicroseconds)}
+	n.exitCtx, n.exitCancel = context.WithCancel(context.Background())
 	n.mu.logLevel = opts.LogLevel
 	n.lookupd = n.newLookupClient(opts)
 
@@ -272,6 +276,9 @@ func (n *NSQD) serveHTTP(name string, ln net.Listener, h http.Handler, tlsRequir
 		Handler:           h,
 		ErrorLog:          log.New(io.Discard, "", 0),
 		ReadHeaderTimeout: 10 * time.Second,
+		// Requests see Exit: a long one (a CPU or wall-clock profile, a
+		// trace) returns early instead of holding up the stop.
+		BaseContext: func(net.Listener) context.Context { return n.exitCtx },
 	}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -366,6 +373,7 @@ func (n *NSQD) Exit() {
 		// nsqlookupd forget this nsqd first, so consumers stop finding it.
 		n.lookupd.Close()
 		n.stopStatsd()
+		n.exitCancel()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		if n.httpSrv != nil {
