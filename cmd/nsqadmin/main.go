@@ -37,16 +37,12 @@ func run(args []string, stdout, stderr io.Writer, stop <-chan os.Signal) int {
 			opts, showVersion, err = parseOptions(args, stderr)
 			return showVersion, err
 		},
-		New: func() (app.Daemon, error) {
+		New: app.NewDaemon(func() (*admin.NSQAdmin, error) {
 			if opts.LogOutput == nil {
 				opts.LogOutput = stderr
 			}
-			a, err := admin.New(opts)
-			if err != nil {
-				return nil, err
-			}
-			return a, nil
-		},
+			return admin.New(opts)
+		}),
 	}, stdout, stderr, stop)
 }
 
@@ -54,15 +50,8 @@ func run(args []string, stdout, stderr io.Writer, stop <-chan os.Signal) int {
 // --version was given, applies the config file named by --config to the
 // options not given on the command line.
 func parseOptions(args []string, stderr io.Writer) (opts *admin.Options, showVersion bool, err error) {
-	opts = admin.NewOptions()
-	var configFile string
-	fs := newFlagSet(opts, &configFile, &showVersion)
-	fs.SetOutput(stderr)
 	// As upstream, log_level is checked even when the flag overrides it.
-	if err := app.Parse(fs, args, &configFile, &showVersion, opts, "log_level"); err != nil {
-		return nil, false, err
-	}
-	return opts, showVersion, nil
+	return app.ParseOptions(args, stderr, admin.NewOptions, newFlagSet, "log_level")
 }
 
 // newFlagSet defines every upstream nsqadmin flag, bound to opts (whose

@@ -39,16 +39,12 @@ func run(args []string, stdout, stderr io.Writer, stop <-chan os.Signal) int {
 			opts, showVersion, err = parseOptions(args, stderr)
 			return showVersion, err
 		},
-		New: func() (app.Daemon, error) {
+		New: app.NewDaemon(func() (*nsqd.NSQD, error) {
 			if err := opts.Validate(); err != nil {
 				return nil, err
 			}
-			n, err := nsqd.New(opts)
-			if err != nil {
-				return nil, err
-			}
-			return n, nil
-		},
+			return nsqd.New(opts)
+		}),
 	}, stdout, stderr, stop)
 }
 

@@ -280,6 +280,33 @@ type Daemon interface {
 	Exit()       // stop
 }
 
+// ParseOptions makes a daemon's options with newOpts, defines its flags
+// with newFlagSet (which binds --config and --version to the two pointers
+// it is given) and parses args as Parse does, flag errors to stderr.
+func ParseOptions[O any](args []string, stderr io.Writer, newOpts func() *O, newFlagSet func(*O, *string, *bool) *flag.FlagSet, checked ...string) (opts *O, showVersion bool, err error) {
+	opts = newOpts()
+	var configFile string
+	fs := newFlagSet(opts, &configFile, &showVersion)
+	fs.SetOutput(stderr)
+	if err := Parse(fs, args, &configFile, &showVersion, opts, checked...); err != nil {
+		return nil, false, err
+	}
+	return opts, showVersion, nil
+}
+
+// NewDaemon adapts a constructor of a concrete daemon type to Process.New,
+// so that a failed constructor's typed nil does not become a non-nil
+// Daemon.
+func NewDaemon[D Daemon](newD func() (D, error)) func() (Daemon, error) {
+	return func() (Daemon, error) {
+		d, err := newD()
+		if err != nil {
+			return nil, err
+		}
+		return d, nil
+	}
+}
+
 // Process describes one daemon to Run.
 type Process struct {
 	// Name is the daemon's name: its FATAL lines start "[Name] ".

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"errors"
 	"flag"
 	"os"
 	"path/filepath"
@@ -71,5 +72,23 @@ unknown_key = 3
 	err := Parse(fs2, []string{"--config=" + file, "--log-level=info"}, &cfg, &version, &o, "log_level")
 	if err == nil || err.Error() != "failed parsing log_level loud" {
 		t.Fatalf("got %v", err)
+	}
+}
+
+type fakeDaemon struct{}
+
+func (*fakeDaemon) Main() error { return nil }
+func (*fakeDaemon) Exit()       {}
+
+// TestNewDaemonNoTypedNil: a constructor that fails with a typed nil gives
+// Process.New a nil Daemon, and one that succeeds gives its daemon.
+func TestNewDaemonNoTypedNil(t *testing.T) {
+	failing := NewDaemon(func() (*fakeDaemon, error) { return nil, errors.New("bad options") })
+	if d, err := failing(); d != nil || err == nil {
+		t.Fatalf("failing constructor: %v, %v; want a nil Daemon and the error", d, err)
+	}
+	want := &fakeDaemon{}
+	if d, err := NewDaemon(func() (*fakeDaemon, error) { return want, nil })(); d != Daemon(want) || err != nil {
+		t.Fatalf("constructor: %v, %v", d, err)
 	}
 }
