@@ -183,7 +183,10 @@ func TestStatsdPushesUpstreamMetrics(t *testing.T) {
 				return false
 			}
 		}
-		return done && gauges[prefix+"topic.sd.channel.c.e2e_processing_latency_100"] > 0
+		// A push spans several packets (200 bytes each), the memory
+		// figures last: wait for them too.
+		_, gcRuns := counters[prefix+"mem.gc_runs"]
+		return done && gcRuns && gauges[prefix+"topic.sd.channel.c.e2e_processing_latency_100"] > 0
 	})
 
 	// every name is one upstream sends: the ones above, e2e latencies and
