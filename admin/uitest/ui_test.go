@@ -217,6 +217,28 @@ func (b *browser) click(sel string) {
 	}
 }
 
+// confirm clicks the button sel and answers the confirmation dialog it
+// opens. A click can land on a button the page is about to redraw (it
+// redraws when its next poll sees a change), and then no dialog opens: it
+// clicks again. A lost click does nothing, since every action waits for
+// the dialog's OK.
+func (b *browser) confirm(sel, question string, ok bool) {
+	b.t.Helper()
+	for try := 1; ; try++ {
+		b.click(sel)
+		ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
+		_, err := chromedp.Run(ctx, chromedp.Poll[bool]("!document.getElementById('modal').hidden", chromedp.WithPollingInterval(25*time.Millisecond)))
+		cancel()
+		if err == nil {
+			break
+		}
+		if try == 3 {
+			b.t.Fatalf("no confirmation dialog after clicking %s %d times: %v", sel, try, err)
+		}
+	}
+	b.answer(question, ok)
+}
+
 // answer waits for the confirmation dialog, checks its question, and
 // clicks OK (or Cancel).
 func (b *browser) answer(question string, ok bool) {
@@ -615,8 +637,7 @@ func testLookup(t *testing.T, b *browser, c *admintest.Cluster) {
 		chromedp.SendKeys(chromedp.CSS(`#create-form input[name=channel]`), "later")); err != nil {
 		t.Fatal(err)
 	}
-	b.click(`#create-form button[type=submit]`)
-	b.answer("Create channel planned/later?", true)
+	b.confirm(`#create-form button[type=submit]`, "Create channel planned/later?", true)
 	lookupd := "http://" + c.LookupdHTTP()[0]
 	admintest.WaitFor(t, "planned/later in nsqlookupd", func() bool {
 		var ch lookupdoc.Channels
@@ -631,11 +652,9 @@ func testLookup(t *testing.T, b *browser, c *admintest.Cluster) {
 	}
 	b.open("/lookup")
 	// delete the inactive channel, then the topic
-	b.click(`#inactive button.delete-channel[data-topic="ghost"][data-channel="gc"]`)
-	b.answer("Delete channel ghost/gc from every nsqlookupd?", true)
+	b.confirm(`#inactive button.delete-channel[data-topic="ghost"][data-channel="gc"]`, "Delete channel ghost/gc from every nsqlookupd?", true)
 	b.waitJS("gc gone", `!document.querySelector('#inactive li[data-channel="gc"]')`)
-	b.click(`#inactive button.delete-topic[data-topic="ghost"]`)
-	b.answer("Delete topic ghost from every nsqlookupd?", true)
+	b.confirm(`#inactive button.delete-topic[data-topic="ghost"]`, "Delete topic ghost from every nsqlookupd?", true)
 	b.waitJS("ghost gone", `!document.querySelector('#inactive li[data-topic="ghost"]')`)
 	var topics lookupdoc.Topics
 	if err := admintest.GetJSON(lookupd+"/topics", &topics); err != nil || slices.Contains(topics.Topics, "ghost") {
@@ -657,25 +676,24 @@ func testChannelActions(t *testing.T, b *browser, c *admintest.Cluster) {
 	if c.Channel(t, 0, "orders", "archive").Paused {
 		t.Fatal("paused although cancelled")
 	}
-	b.click(`.actions button[data-action="pause"]`)
-	b.answer("Pause channel orders/archive on every nsqd that has it?", true)
+	b.confirm(`.actions button[data-action="pause"]`, "Pause channel orders/archive on every nsqd that has it?", true)
 	both("archive paused on both nsqd", func(i int) bool { return c.Channel(t, i, "orders", "archive").Paused })
 	b.waitJS("the UnPause button and the paused label", `!!document.querySelector('.actions button[data-action="unpause"]') && !!document.querySelector('h2 .label-paused')`)
 
-	b.click(`.actions button[data-action="empty"]`)
-	b.answer("Empty channel orders/archive", true)
+	b.confirm(`.actions button[data-action="empty"]`, "Empty channel orders/archive", true)
 	both("archive empty", func(i int) bool { return c.Channel(t, i, "orders", "archive").Depth == 0 })
 	b.waitJS("depth 0 shown", `document.querySelector('#channel-nodes tr.total').cells[1].textContent === '0'`)
 	if d := c.Channel(t, 0, "orders", "billing").Depth; d == 0 {
 		t.Error("emptying archive emptied billing")
 	}
 
-	b.click(`.actions button[data-action="unpause"]`)
-	b.answer("Resume channel orders/archive", true)
+	b.confirm(`.actions button[data-action="unpause"]`, "Resume channel orders/archive", true)
 	both("archive unpaused", func(i int) bool { return !c.Channel(t, i, "orders", "archive").Paused })
+	// The page redraws its buttons once it sees the change: a click before
+	// that can land on a button about to be replaced.
+	b.waitJS("the Pause button and no paused label", `!!document.querySelector('.actions button[data-action="pause"]') && !document.querySelector('h2 .label-paused')`)
 
-	b.click(`.actions button[data-action="delete"]`)
-	b.answer("Delete channel orders/archive from every nsqd and nsqlookupd?", true)
+	b.confirm(`.actions button[data-action="delete"]`, "Delete channel orders/archive from every nsqd and nsqlookupd?", true)
 	both("archive deleted", func(i int) bool { return c.Channel(t, i, "orders", "archive") == nil })
 	b.waitJS("back on the topic page", `location.pathname === '/topics/orders' && document.getElementById('page').dataset.state === 'ready' && !document.querySelector('#topic-channels tr[data-channel="archive"]')`)
 	b.noConsoleErrors("channel actions")
@@ -683,22 +701,18 @@ func testChannelActions(t *testing.T, b *browser, c *admintest.Cluster) {
 
 func testTopicActions(t *testing.T, b *browser, c *admintest.Cluster) {
 	b.open("/topics/orders")
-	b.click(`.actions button[data-action="pause"]`)
-	b.answer("Pause topic orders", true)
+	b.confirm(`.actions button[data-action="pause"]`, "Pause topic orders", true)
 	admintest.WaitFor(t, "orders paused", func() bool { return c.Topic(t, 0, "orders").Paused && c.Topic(t, 1, "orders").Paused })
 	b.waitJS("paused shown", `!!document.querySelector('.actions button[data-action="unpause"]') && document.querySelectorAll('#topic-nodes .label-paused').length === 2`)
 	// a paused topic holds what is published: empty it
 	c.Publish(t, 1, "orders", "held", "held")
-	b.click(`.actions button[data-action="empty"]`)
-	b.answer("Empty topic orders", true)
+	b.confirm(`.actions button[data-action="empty"]`, "Empty topic orders", true)
 	admintest.WaitFor(t, "orders empty", func() bool { return c.Topic(t, 1, "orders").Depth == 0 })
-	b.click(`.actions button[data-action="unpause"]`)
-	b.answer("Resume topic orders", true)
+	b.confirm(`.actions button[data-action="unpause"]`, "Resume topic orders", true)
 	admintest.WaitFor(t, "orders unpaused", func() bool { return !c.Topic(t, 0, "orders").Paused && !c.Topic(t, 1, "orders").Paused })
 
 	b.open("/topics/events")
-	b.click(`.actions button[data-action="delete"]`)
-	b.answer("Delete topic events", true)
+	b.confirm(`.actions button[data-action="delete"]`, "Delete topic events", true)
 	admintest.WaitFor(t, "events deleted", func() bool { return c.Topic(t, 0, "events") == nil })
 	b.waitJS("back on Topics without events", `location.pathname === '/' && document.getElementById('page').dataset.state === 'ready' && !document.querySelector('tr[data-topic="events"]')`)
 	b.noConsoleErrors("topic actions")
