@@ -100,8 +100,17 @@ func TestTimeoutPerConsumerAndTouch(t *testing.T) {
 		return c.mu.entries[slot].deadline
 	}
 	f0, s0 := deadlineOf(fast.ids[0][:]), deadlineOf(slow.ids[0][:])
-	if d := s0 - f0; d < 2*int64(time.Second)-int64(10*time.Millisecond) || d > 2*int64(time.Second)+int64(10*time.Millisecond) {
-		t.Fatalf("deadlines %d apart, want about 2s", d)
+	deliveredAt := func(id []byte) int64 {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		slot, _ := c.mu.inflight.Get(mustSeq(t, id))
+		return c.mu.entries[slot].deliveredAt
+	}
+	if d := f0 - deliveredAt(fast.ids[0][:]); d != int64(time.Second) {
+		t.Fatalf("fast's deadline %d after delivery, want its 1s", d)
+	}
+	if d := s0 - deliveredAt(slow.ids[0][:]); d != 3*int64(time.Second) {
+		t.Fatalf("slow's deadline %d after delivery, want its 3s", d)
 	}
 	// Finish fast's second message; TOUCH slow's first once the clock
 	// has moved, so its deadline moves later.
