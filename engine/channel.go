@@ -450,22 +450,14 @@ func (c *Channel) processTimers(now int64) {
 	moved := false
 	for _, s := range c.mu.subs {
 		for {
+			c.dropStaleLocked(s)
 			it, ok := s.timeouts.Peek()
-			if !ok {
-				break
-			}
-			if !c.liveLocked(s, it) {
-				s.timeouts.Pop()
-				continue
-			}
-			if it.deadline > now {
+			if !ok || it.deadline > now {
 				break
 			}
 			s.timeouts.Pop()
 			e := &c.mu.entries[it.slot]
-			c.mu.inflight.Delete(e.pos.Seq)
-			s.inflight--
-			e.sub = nil
+			c.landLocked(e)
 			e.state = stReady
 			c.mu.ready.PushGrow(it.slot)
 			c.timeoutCount.Add(1)
@@ -572,12 +564,18 @@ func (c *Channel) takeLocked(s *Subscription, id []byte) (int32, error) {
 	if err != nil {
 		return 0, err
 	}
-	e := &c.mu.entries[slot]
-	c.mu.inflight.Delete(e.pos.Seq)
-	e.sub = nil
-	s.inflight--
+	c.landLocked(&c.mu.entries[slot])
 	c.dropStaleLocked(s)
 	return slot, nil
+}
+
+// landLocked takes e out of flight: out of the in-flight index and its
+// consumer's count. Its timeout item goes stale. The caller sets its
+// next state.
+func (c *Channel) landLocked(e *entry) {
+	c.mu.inflight.Delete(e.pos.Seq)
+	e.sub.inflight--
+	e.sub = nil
 }
 
 // Pause stops delivery; in-flight messages stay in flight.

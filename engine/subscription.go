@@ -215,14 +215,12 @@ func (s *Subscription) Close() {
 		for i := range c.mu.entries {
 			e := &c.mu.entries[i]
 			if e.state == stInFlight && e.sub == s {
-				c.mu.inflight.Delete(e.pos.Seq)
-				e.sub = nil
+				c.landLocked(e)
 				e.state = stReady
 				c.mu.ready.PushGrow(int32(i))
 				c.requeueCount.Add(1)
 			}
 		}
-		s.inflight = 0
 	}
 	s.timeouts.Reset()
 	left := len(c.mu.subs)
