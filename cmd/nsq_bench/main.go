@@ -18,7 +18,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -34,6 +33,7 @@ import (
 	"github.com/nsqfast/nsq/bench/scenario"
 	"github.com/nsqfast/nsq/bench/suite"
 	"github.com/nsqfast/nsq/bench/targets"
+	"github.com/nsqfast/nsq/cmd/internal/nsqtool"
 )
 
 func main() {
@@ -98,11 +98,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&p.Transport.TLS, "tls", false, "every connection negotiates TLS (give the broker a certificate: --broker-arg=--tls-cert=... --broker-arg=--tls-key=...)")
 	fs.BoolVar(&p.Transport.Snappy, "snappy", false, "every connection negotiates snappy compression")
 	fs.IntVar(&p.Transport.Deflate, "deflate", 0, "every connection negotiates deflate at this level (1-9; 0: off)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, ok := nsqtool.Parse(fs, args); !ok {
+		return code
 	}
 	usage := func(msg string) int {
 		fmt.Fprintln(stderr, "nsq_bench: "+msg)
@@ -218,11 +215,8 @@ func whereCmd(args []string, stdout, stderr io.Writer) int {
 // its one argument names; on failure it returns nil and the exit status
 // (0 for -h, 2 for usage, 1 for an unreadable profile).
 func profileArg(fs *flag.FlagSet, args []string, stderr io.Writer) (*flame.Profile, int) {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil, 0
-		}
-		return nil, 2
+	if code, ok := nsqtool.Parse(fs, args); !ok {
+		return nil, code
 	}
 	if fs.NArg() != 1 {
 		fs.Usage()
@@ -280,11 +274,8 @@ func targetsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	profile := fs.Bool("profile", false, "capture CPU and wall-clock profiles of every run (slower: quote no figure from such a run)")
 	ceiling := fs.Bool("ceiling", false, "also measure the load client alone against the in-process sink, for the targets where that means something")
 	render := fs.String("render", "", "only write targets.md and targets.svg again from this folder's targets.json")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, ok := nsqtool.Parse(fs, args); !ok {
+		return code
 	}
 	if *render != "" {
 		s, err := targets.Load(*render)
