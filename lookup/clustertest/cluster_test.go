@@ -19,6 +19,7 @@ import (
 	gonsq "github.com/nsqio/go-nsq"
 
 	"github.com/nsqfast/nsq/engine/nsqd"
+	"github.com/nsqfast/nsq/engine/nsqd/nsqdtest"
 	"github.com/nsqfast/nsq/lookup"
 	"github.com/nsqfast/nsq/lookup/lookuptest"
 	"github.com/nsqfast/nsq/lookup/registry"
@@ -34,10 +35,7 @@ var (
 // addresses.
 func startNSQD(t *testing.T, lookupds []string, mutate func(*nsqd.Options)) *nsqd.NSQD {
 	t.Helper()
-	o := nsqd.NewOptions()
-	o.TCPAddress, o.HTTPAddress, o.BroadcastAddress = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1"
-	o.DataPath = t.TempDir()
-	o.LogOutput = io.Discard
+	o := nsqdtest.Options(t)
 	if os.Getenv("CLUSTER_LOG") != "" {
 		o.LogOutput = os.Stderr
 	}
@@ -46,16 +44,7 @@ func startNSQD(t *testing.T, lookupds []string, mutate func(*nsqd.Options)) *nsq
 	if mutate != nil {
 		mutate(o)
 	}
-	n, err := nsqd.New(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := n.Main(); err != nil {
-		n.Exit()
-		t.Fatal(err)
-	}
-	t.Cleanup(n.Exit)
-	return n
+	return nsqdtest.Start(t, o)
 }
 
 func tcpAddrs(ls ...*lookup.NSQLookupd) []string {
