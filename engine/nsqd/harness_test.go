@@ -81,6 +81,7 @@ func newConsumer(t testing.TB, n *NSQD, topic, channel string, cfg *gonsq.Config
 	}
 	c.SetLogger(quietLogger())
 	c.AddHandler(h)
+	before := subscribers(n, topic, channel)
 	if err := c.ConnectToNSQD(n.TCPAddr().String()); err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +89,27 @@ func newConsumer(t testing.TB, n *NSQD, topic, channel string, cfg *gonsq.Config
 		c.Stop()
 		<-c.StopChan
 	})
+	// go-nsq returns once it has sent SUB, not once nsqd has done it; a
+	// message published before then is not this channel's (or goes to
+	// another consumer of it), so wait for nsqd to count the client.
+	waitFor(t, "the consumer's SUB", func() bool { return subscribers(n, topic, channel) > before })
 	return c
+}
+
+// subscribers counts the clients subscribed to topic/channel, asking the
+// engine (so that it works when HTTP is TLS-only).
+func subscribers(n *NSQD, topic, channel string) int {
+	for _, tp := range n.Engine().Topics() {
+		if tp.Name() != topic {
+			continue
+		}
+		for _, ch := range tp.Channels() {
+			if ch.Name() == channel {
+				return ch.Stats(false).ClientCount
+			}
+		}
+	}
+	return 0
 }
 
 // rawConn is a raw V2 protocol client for exact-frame tests.

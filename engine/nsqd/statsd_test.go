@@ -168,25 +168,49 @@ func TestStatsdPushesUpstreamMetrics(t *testing.T) {
 	}
 	var counters, gauges map[string]int64
 	var packets []string
-	waitFor(t, "the workload in statsd", func() bool {
+	// mismatch says what the sink lacks so far ("" when nothing), so that a
+	// timeout names it.
+	mismatch := func() string {
 		mu.Lock()
-		done := finished == 6
-		mu.Unlock()
+		defer mu.Unlock()
 		counters, gauges, packets = sink.snapshot()
+		var why []string
 		for k, v := range want {
 			if counters[prefix+k] != v {
-				return false
+				why = append(why, fmt.Sprintf("counter %s = %d, want %d", k, counters[prefix+k], v))
 			}
 		}
 		for k, v := range wantGauges {
 			if g, ok := gauges[prefix+k]; !ok || g != v {
-				return false
+				why = append(why, fmt.Sprintf("gauge %s = %d (sent: %v), want %d", k, g, ok, v))
 			}
+		}
+		if finished != 6 {
+			why = append(why, fmt.Sprintf("%d of 6 finished", finished))
 		}
 		// A push spans several packets (200 bytes each), the memory
 		// figures last: wait for them too.
-		_, gcRuns := counters[prefix+"mem.gc_runs"]
-		return done && gcRuns && gauges[prefix+"topic.sd.channel.c.e2e_processing_latency_100"] > 0
+		if _, ok := counters[prefix+"mem.gc_runs"]; !ok {
+			why = append(why, "no mem.gc_runs yet")
+		}
+		// The channel's and the topic's p100 (which includes the idle
+		// channel's empty window) agree once the workload is over: a push
+		// reads the topic's before its channels', so one push may
+		// straddle a FIN.
+		if c, tp := gauges[prefix+"topic.sd.channel.c.e2e_processing_latency_100"], gauges[prefix+"topic.sd.e2e_processing_latency_100"]; c <= 0 || tp != c {
+			why = append(why, fmt.Sprintf("e2e p100: channel %d, topic %d", c, tp))
+		}
+		return strings.Join(why, "; ")
+	}
+	var why string
+	defer func() {
+		if t.Failed() {
+			t.Logf("still missing: %s", why)
+		}
+	}()
+	waitFor(t, "the workload in statsd", func() bool {
+		why = mismatch()
+		return why == ""
 	})
 
 	// every name is one upstream sends: the ones above, e2e latencies and
@@ -215,11 +239,7 @@ func TestStatsdPushesUpstreamMetrics(t *testing.T) {
 	if _, ok := gauges[prefix+"mem.heap_objects"]; !ok || gauges[prefix+"mem.heap_objects"] <= 0 {
 		t.Error("mem.heap_objects missing")
 	}
-	// e2e: the channel's and the topic's (which includes the idle channel's
-	// empty window) agree; the idle channel reports zeros
-	if c, tp := gauges[prefix+"topic.sd.channel.c.e2e_processing_latency_100"], gauges[prefix+"topic.sd.e2e_processing_latency_100"]; c <= 0 || tp != c {
-		t.Errorf("e2e p100: channel %d, topic %d", c, tp)
-	}
+	// the idle channel's e2e window is empty: zeros
 	if v, ok := gauges[prefix+"topic.sd.channel.idle.e2e_processing_latency_50"]; !ok || v != 0 {
 		t.Errorf("idle channel e2e p50: %d, %v", v, ok)
 	}

@@ -155,16 +155,11 @@ func moveMessages(t *testing.T, n *NSQD, topic string, N int, cfg func() *gonsq.
 	h := newCounter()
 	c := cfg()
 	c.MaxInFlight = 200
-	newConsumerCfg(t, n, topic, "ch", c, h)
+	newConsumer(t, n, topic, "ch", c, h)
 	waitFor(t, fmt.Sprintf("%d messages on %s", N, topic), func() bool { return h.total.Load() >= int64(N) })
 	if h.distinct() != N || h.total.Load() != int64(N) {
 		t.Fatalf("%s: %d distinct, %d total, want %d", topic, h.distinct(), h.total.Load(), N)
 	}
-}
-
-func newConsumerCfg(t *testing.T, n *NSQD, topic, channel string, cfg *gonsq.Config, h gonsq.Handler) {
-	t.Helper()
-	newConsumer(t, n, topic, channel, cfg, h)
 }
 
 // TestTLSAndCompression moves a few thousand messages over every
