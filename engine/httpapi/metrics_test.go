@@ -115,6 +115,15 @@ func TestMetricsMatchWorkload(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Stop)
+	// go-nsq returns once it has sent SUB; a PUB landing before it would
+	// go to c2 alone.
+	waitFor(t, func() error {
+		tp, _ := findTopic(f.stats(""), "m1")
+		if ch, ok := findChannel(tp, "c1"); !ok || ch.ClientCount != 1 {
+			return fmt.Errorf("c1 not subscribed: %+v", tp)
+		}
+		return nil
+	})
 
 	p := f.producer()
 	for range 4 {
