@@ -4,55 +4,49 @@ import (
 	"bytes"
 	"flag"
 	"io"
-	"net"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
 	"regexp"
 	"runtime"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/nsqfast/nsq/admin"
-	"github.com/nsqfast/nsq/cmd/internal/app"
+	"github.com/nsqfast/nsq/cmd/internal/app/apptest"
 )
 
 // upstreamFlags is every flag of upstream v1.3.0's nsqadmin
 // (apps/nsqadmin/main.go nsqadminFlagSet) with its default as the flag
 // package prints it, and whether it is boolean.
-var upstreamFlags = []struct {
-	name, def string
-	isBool    bool
-}{
-	{"config", "", false},
-	{"version", "false", true},
-	{"log-level", "INFO", false},
-	{"log-prefix", "[nsqadmin] ", false},
-	{"verbose", "false", true},
-	{"http-address", "0.0.0.0:4171", false},
-	{"base-path", "/", false},
-	{"dev-static-dir", "", false},
-	{"graphite-url", "", false},
-	{"proxy-graphite", "false", true},
-	{"statsd-counter-format", "stats.counters.%s.count", false},
-	{"statsd-gauge-format", "stats.gauges.%s", false},
-	{"statsd-prefix", "nsq.%s", false},
-	{"statsd-interval", "1m0s", false},
-	{"notification-http-endpoint", "", false},
-	{"http-client-connect-timeout", "2s", false},
-	{"http-client-request-timeout", "5s", false},
-	{"http-client-tls-insecure-skip-verify", "false", true},
-	{"http-client-tls-root-ca-file", "", false},
-	{"http-client-tls-cert", "", false},
-	{"http-client-tls-key", "", false},
-	{"allow-config-from-cidr", "127.0.0.1/8", false},
-	{"acl-http-header", "X-Forwarded-User", false},
-	{"lookupd-http-address", "", false},
-	{"nsqd-http-address", "", false},
-	{"admin-user", "", false},
+var upstreamFlags = []apptest.Flag{
+	{Name: "config", Def: ""},
+	{Name: "version", Def: "false", Bool: true},
+	{Name: "log-level", Def: "INFO"},
+	{Name: "log-prefix", Def: "[nsqadmin] "},
+	{Name: "verbose", Def: "false", Bool: true},
+	{Name: "http-address", Def: "0.0.0.0:4171"},
+	{Name: "base-path", Def: "/"},
+	{Name: "dev-static-dir", Def: ""},
+	{Name: "graphite-url", Def: ""},
+	{Name: "proxy-graphite", Def: "false", Bool: true},
+	{Name: "statsd-counter-format", Def: "stats.counters.%s.count"},
+	{Name: "statsd-gauge-format", Def: "stats.gauges.%s"},
+	{Name: "statsd-prefix", Def: "nsq.%s"},
+	{Name: "statsd-interval", Def: "1m0s"},
+	{Name: "notification-http-endpoint", Def: ""},
+	{Name: "http-client-connect-timeout", Def: "2s"},
+	{Name: "http-client-request-timeout", Def: "5s"},
+	{Name: "http-client-tls-insecure-skip-verify", Def: "false", Bool: true},
+	{Name: "http-client-tls-root-ca-file", Def: ""},
+	{Name: "http-client-tls-cert", Def: ""},
+	{Name: "http-client-tls-key", Def: ""},
+	{Name: "allow-config-from-cidr", Def: "127.0.0.1/8"},
+	{Name: "acl-http-header", Def: "X-Forwarded-User"},
+	{Name: "lookupd-http-address", Def: ""},
+	{Name: "nsqd-http-address", Def: ""},
+	{Name: "admin-user", Def: ""},
 }
 
 // ours are the flags upstream does not have.
@@ -69,68 +63,18 @@ func testFlagSet() (*admin.Options, *flag.FlagSet) {
 
 func TestFlagsMatchUpstream(t *testing.T) {
 	_, fs := testFlagSet()
-	seen := map[string]bool{}
-	for _, u := range upstreamFlags {
-		f := fs.Lookup(u.name)
-		if f == nil {
-			t.Errorf("--%s missing", u.name)
-			continue
-		}
-		seen[u.name] = true
-		if f.DefValue != u.def {
-			t.Errorf("--%s default %q, want %q", u.name, f.DefValue, u.def)
-		}
-		b, ok := f.Value.(interface{ IsBoolFlag() bool })
-		if isBool := ok && b.IsBoolFlag(); isBool != u.isBool {
-			t.Errorf("--%s boolean %v, want %v", u.name, isBool, u.isBool)
-		}
-	}
-	fs.VisitAll(func(f *flag.Flag) {
-		if def, ok := ours[f.Name]; ok {
-			if f.DefValue != def {
-				t.Errorf("--%s default %q, want %q", f.Name, f.DefValue, def)
-			}
-			return
-		}
-		if !seen[f.Name] {
-			t.Errorf("--%s is not an upstream flag", f.Name)
-		}
-	})
+	apptest.CheckFlags(t, fs, upstreamFlags, ours, nil)
 }
 
 // TestTagsMatchFlagsAndConfigKeys: every option with a flag tag has that
 // flag, and its config key is upstream's.
 func TestTagsMatchFlagsAndConfigKeys(t *testing.T) {
 	opts, fs := testFlagSet()
-	special := map[string]string{
+	apptest.CheckConfigKeys(t, opts, fs, map[string]string{
 		"lookupd-http-address": "nsqlookupd_http_addresses",
 		"nsqd-http-address":    "nsqd_http_addresses",
 		"admin-user":           "admin_users",
-	}
-	typ := reflect.TypeOf(*opts)
-	n := 0
-	for i := range typ.NumField() {
-		f := typ.Field(i)
-		name := f.Tag.Get("flag")
-		if name == "" {
-			continue
-		}
-		n++
-		if fs.Lookup(name) == nil {
-			t.Errorf("%s: no --%s", f.Name, name)
-		}
-		want := special[name]
-		if want == "" {
-			want = strings.ReplaceAll(name, "-", "_")
-		}
-		if app.ConfigKey(f) != want {
-			t.Errorf("%s: config key %q, want %q", f.Name, app.ConfigKey(f), want)
-		}
-	}
-	// upstream's 23 options, and our 2
-	if n != 25 {
-		t.Errorf("%d tagged options, want 25", n)
-	}
+	}, 25) // upstream's 23 options, and our 2
 }
 
 func TestParseFlags(t *testing.T) {
@@ -163,17 +107,8 @@ func TestParseFlags(t *testing.T) {
 	}
 }
 
-func writeConfig(t *testing.T, s string) string {
-	t.Helper()
-	p := filepath.Join(t.TempDir(), "nsqadmin.cfg")
-	if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 func TestConfigFile(t *testing.T) {
-	cfg := writeConfig(t, `
+	cfg := apptest.WriteConfig(t, `
 log_level = "debug"
 http_address = "127.0.0.1:14171"
 base_path = "/admin"
@@ -200,38 +135,20 @@ unknown_key = "ignored"
 	if !reflect.DeepEqual(opts, want) {
 		t.Errorf("got %+v\nwant %+v", opts, want)
 	}
-	for _, tt := range []struct{ cfg, args, want string }{
-		{`log_level = "loud"`, "", "failed parsing log_level loud"},
-		{`log_level = "loud"`, "--log-level=info", "failed parsing log_level loud"},
-		{`statsd_interval = "soon"`, "", `statsd_interval: want a duration, got "soon"`},
-		{`not toml`, "", "failed to load config file"},
-	} {
-		args := []string{"--config=" + writeConfig(t, tt.cfg)}
-		if tt.args != "" {
-			args = append(args, tt.args)
-		}
-		if _, _, err := parseOptions(args, io.Discard); err == nil || !strings.Contains(err.Error(), tt.want) {
-			t.Errorf("%s: err %v, want %q", tt.cfg, err, tt.want)
-		}
-	}
+	apptest.CheckConfigErrors(t, func(args []string) error {
+		_, _, err := parseOptions(args, io.Discard)
+		return err
+	}, []apptest.ConfigError{
+		{Config: `log_level = "loud"`, Want: "failed parsing log_level loud"},
+		{Config: `log_level = "loud"`, Args: "--log-level=info", Want: "failed parsing log_level loud"},
+		{Config: `statsd_interval = "soon"`, Want: `statsd_interval: want a duration, got "soon"`},
+		{Config: `not toml`, Want: "failed to load config file"},
+	})
 }
 
 func TestVersionAndUsage(t *testing.T) {
-	var out bytes.Buffer
-	if code := run([]string{"--version"}, &out, io.Discard, nil); code != 0 {
-		t.Fatalf("exit %d", code)
-	}
-	if want := "nsqadmin v1.3.0 (built w/" + runtime.Version() + ")\n"; out.String() != want {
-		t.Errorf("%q, want %q", out.String(), want)
-	}
+	apptest.CheckVersionAndUsage(t, run, "nsqadmin")
 	var stderr bytes.Buffer
-	if code := run([]string{"--bogus"}, io.Discard, &stderr, nil); code != 2 || !strings.Contains(stderr.String(), "flag provided but not defined: -bogus") {
-		t.Errorf("bad flag: exit %d, %q", code, stderr.String())
-	}
-	if code := run([]string{"-h"}, io.Discard, io.Discard, nil); code != 0 {
-		t.Errorf("-h: exit %d", code)
-	}
-	stderr.Reset()
 	if code := run([]string{"--http-address=127.0.0.1:0"}, io.Discard, &stderr, nil); code != 1 ||
 		!regexp.MustCompile(`^\[nsqadmin\] \d{4}/\d\d/\d\d \d\d:\d\d:\d\d\.\d{6} FATAL: failed to instantiate nsqadmin - --nsqd-http-address or --lookupd-http-address required\n$`).MatchString(stderr.String()) {
 		t.Errorf("no cluster: exit %d, %q", code, stderr.String())
@@ -239,34 +156,13 @@ func TestVersionAndUsage(t *testing.T) {
 }
 
 func TestRunAndStop(t *testing.T) {
-	stop := make(chan os.Signal, 1)
-	stop <- syscall.SIGTERM
-	var stderr bytes.Buffer
-	code := run([]string{"--http-address=127.0.0.1:0", "--nsqd-http-address=127.0.0.1:4151", "--chart-sample-interval=0"}, io.Discard, &stderr, stop)
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, stderr.String())
-	}
-	for _, re := range []string{
+	apptest.CheckRunAndStop(t, run, []string{"--http-address=127.0.0.1:0", "--nsqd-http-address=127.0.0.1:4151", "--chart-sample-interval=0"},
 		`(?m)^\[nsqadmin\] \d{4}/\d\d/\d\d \d\d:\d\d:\d\d\.\d{6} INFO: nsqadmin v1\.3\.0 \(built w/go.*\)$`,
-		`(?m)^\[nsqadmin\] .* INFO: HTTP: listening on 127\.0\.0\.1:\d+$`,
-	} {
-		if !regexp.MustCompile(re).MatchString(stderr.String()) {
-			t.Errorf("log lacks %s:\n%s", re, stderr.String())
-		}
-	}
+		`(?m)^\[nsqadmin\] .* INFO: HTTP: listening on 127\.0\.0\.1:\d+$`)
 }
 
 func TestBindFailure(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	var stderr bytes.Buffer
-	code := run([]string{"--http-address=" + ln.Addr().String(), "--nsqd-http-address=127.0.0.1:4151"}, io.Discard, &stderr, nil)
-	if code != 1 || !strings.Contains(stderr.String(), "FATAL: failed to instantiate nsqadmin - listen ("+ln.Addr().String()+") failed - ") {
-		t.Errorf("exit %d: %s", code, stderr.String())
-	}
+	apptest.CheckBindFailure(t, run, "http-address", "failed to instantiate nsqadmin - ", "--nsqd-http-address=127.0.0.1:4151")
 }
 
 // TestNoEngineImport: nsqadmin reaches nsqd and nsqlookupd only over

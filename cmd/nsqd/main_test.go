@@ -3,19 +3,23 @@ package main
 import (
 	"bytes"
 	"crypto/tls"
+	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"reflect"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/nsqfast/nsq/cmd/internal/app"
+	"github.com/nsqfast/nsq/cmd/internal/app/apptest"
 	"github.com/nsqfast/nsq/engine/nsqd"
 )
 
@@ -29,82 +33,79 @@ const (
 // nsqdFlagSet), with flag.Flag.DefValue as upstream prints it and whether it
 // parses like a boolean (--name alone means true). Written by hand from that
 // file.
-var upstreamFlags = []struct {
-	name   string
-	def    string
-	isBool bool
-}{
-	{"version", "false", true},
-	{"config", "", false},
+var upstreamFlags = []apptest.Flag{
+	{Name: "version", Def: "false", Bool: true},
+	{Name: "config", Def: ""},
 
-	{"log-level", "INFO", false},
-	{"log-prefix", "[nsqd] ", false},
-	{"verbose", "false", true},
+	{Name: "log-level", Def: "INFO"},
+	{Name: "log-prefix", Def: "[nsqd] "},
+	{Name: "verbose", Def: "false", Bool: true},
 
-	{"node-id", defNodeID, false},
-	{"worker-id", "false", true},
+	{Name: "node-id", Def: defNodeID},
+	{Name: "worker-id", Def: "false", Bool: true},
 
-	{"https-address", "0.0.0.0:4152", false},
-	{"http-address", "0.0.0.0:4151", false},
-	{"tcp-address", "0.0.0.0:4150", false},
-	{"auth-http-address", "", false},
-	{"broadcast-address", defHostname, false},
-	{"broadcast-tcp-port", "0", false},
-	{"broadcast-http-port", "0", false},
-	{"lookupd-tcp-address", "", false},
-	{"http-client-connect-timeout", "2s", false},
-	{"http-client-request-timeout", "5s", false},
+	{Name: "https-address", Def: "0.0.0.0:4152"},
+	{Name: "http-address", Def: "0.0.0.0:4151"},
+	{Name: "tcp-address", Def: "0.0.0.0:4150"},
+	{Name: "auth-http-address", Def: ""},
+	{Name: "broadcast-address", Def: defHostname},
+	{Name: "broadcast-tcp-port", Def: "0"},
+	{Name: "broadcast-http-port", Def: "0"},
+	{Name: "lookupd-tcp-address", Def: ""},
+	{Name: "http-client-connect-timeout", Def: "2s"},
+	{Name: "http-client-request-timeout", Def: "5s"},
 
-	{"data-path", "", false},
-	{"mem-queue-size", "10000", false},
-	{"max-bytes-per-file", "104857600", false},
-	{"sync-every", "2500", false},
-	{"sync-timeout", "2s", false},
+	{Name: "data-path", Def: ""},
+	{Name: "mem-queue-size", Def: "10000"},
+	{Name: "max-bytes-per-file", Def: "104857600"},
+	{Name: "sync-every", Def: "2500"},
+	{Name: "sync-timeout", Def: "2s"},
 
-	{"queue-scan-worker-pool-max", "4", false},
-	{"queue-scan-selection-count", "20", false},
+	{Name: "queue-scan-worker-pool-max", Def: "4"},
+	{Name: "queue-scan-selection-count", Def: "20"},
 
-	{"msg-timeout", "1m0s", false},
-	{"max-msg-timeout", "15m0s", false},
-	{"max-msg-size", "1048576", false},
-	{"max-req-timeout", "1h0m0s", false},
-	{"max-body-size", "5242880", false},
+	{Name: "msg-timeout", Def: "1m0s"},
+	{Name: "max-msg-timeout", Def: "15m0s"},
+	{Name: "max-msg-size", Def: "1048576"},
+	{Name: "max-req-timeout", Def: "1h0m0s"},
+	{Name: "max-body-size", Def: "5242880"},
 
-	{"max-heartbeat-interval", "1m0s", false},
-	{"max-rdy-count", "2500", false},
-	{"max-output-buffer-size", "65536", false},
-	{"max-output-buffer-timeout", "30s", false},
-	{"min-output-buffer-timeout", "25ms", false},
-	{"output-buffer-timeout", "250ms", false},
-	{"max-channel-consumers", "0", false},
+	{Name: "max-heartbeat-interval", Def: "1m0s"},
+	{Name: "max-rdy-count", Def: "2500"},
+	{Name: "max-output-buffer-size", Def: "65536"},
+	{Name: "max-output-buffer-timeout", Def: "30s"},
+	{Name: "min-output-buffer-timeout", Def: "25ms"},
+	{Name: "output-buffer-timeout", Def: "250ms"},
+	{Name: "max-channel-consumers", Def: "0"},
 
-	{"statsd-address", "", false},
-	{"statsd-interval", "1m0s", false},
-	{"statsd-mem-stats", "true", true},
-	{"statsd-prefix", "nsq.%s", false},
-	{"statsd-udp-packet-size", "508", false},
-	{"statsd-exclude-ephemeral", "false", true},
+	{Name: "statsd-address", Def: ""},
+	{Name: "statsd-interval", Def: "1m0s"},
+	{Name: "statsd-mem-stats", Def: "true", Bool: true},
+	{Name: "statsd-prefix", Def: "nsq.%s"},
+	{Name: "statsd-udp-packet-size", Def: "508"},
+	{Name: "statsd-exclude-ephemeral", Def: "false", Bool: true},
 
-	{"e2e-processing-latency-percentile", "", false},
-	{"e2e-processing-latency-window-time", "10m0s", false},
+	{Name: "e2e-processing-latency-percentile", Def: ""},
+	{Name: "e2e-processing-latency-window-time", Def: "10m0s"},
 
-	{"tls-cert", "", false},
-	{"tls-key", "", false},
-	{"tls-client-auth-policy", "", false},
-	{"tls-root-ca-file", "", false},
-	{"tls-required", "0", true},
-	{"tls-min-version", "tls1.0", false},
+	{Name: "tls-cert", Def: ""},
+	{Name: "tls-key", Def: ""},
+	{Name: "tls-client-auth-policy", Def: ""},
+	{Name: "tls-root-ca-file", Def: ""},
+	{Name: "tls-required", Def: "0", Bool: true},
+	{Name: "tls-min-version", Def: "tls1.0"},
 
-	{"deflate", "true", true},
-	{"max-deflate-level", "6", false},
-	{"snappy", "true", true},
+	{Name: "deflate", Def: "true", Bool: true},
+	{Name: "max-deflate-level", Def: "6"},
+	{Name: "snappy", Def: "true", Bool: true},
 }
 
 // ourFlags are flags upstream does not have, each documented in
-// docs/COMPATIBILITY.md; their defaults keep upstream's behaviour.
-var ourFlags = map[string]bool{
-	"retention-age":   true,
-	"retention-bytes": true,
+// docs/COMPATIBILITY.md, with their defaults, which keep upstream's
+// behaviour.
+var ourFlags = map[string]string{
+	"retention-age":   "0s",
+	"retention-bytes": "0",
 }
 
 // shownDifferently are defaults we print differently from upstream; the
@@ -131,45 +132,32 @@ func testFlagSet() (*nsqd.Options, *flag.FlagSet) {
 
 func TestFlagsMatchUpstream(t *testing.T) {
 	host := hostname(t)
-	_, fs := testFlagSet()
-	seen := map[string]bool{}
-	for _, uf := range upstreamFlags {
-		seen[uf.name] = true
-		f := fs.Lookup(uf.name)
-		if f == nil {
-			t.Errorf("--%s: missing", uf.name)
-			continue
-		}
-		want := uf.def
-		switch want {
+	upstream := slices.Clone(upstreamFlags)
+	for i, u := range upstream {
+		switch u.Def {
 		case defNodeID:
-			want = strconv.FormatInt(nsqd.NodeIDFromHostname(host), 10)
+			upstream[i].Def = strconv.FormatInt(nsqd.NodeIDFromHostname(host), 10)
 		case defHostname:
-			want = host
-		}
-		if f.DefValue != want {
-			ours, ok := shownDifferently[uf.name]
-			if !ok || f.DefValue != ours {
-				t.Errorf("--%s: default %q, upstream's is %q", uf.name, f.DefValue, want)
-			} else {
-				// Parsing upstream's default must change nothing.
-				opts, fs2 := testFlagSet()
-				if err := fs2.Parse([]string{"--" + uf.name + "=" + want}); err != nil {
-					t.Errorf("--%s=%s: %v", uf.name, want, err)
-				} else if !reflect.DeepEqual(opts, nsqd.NewOptions()) {
-					t.Errorf("--%s=%s (upstream's default) changes the options", uf.name, want)
-				}
-			}
-		}
-		bf, ok := f.Value.(interface{ IsBoolFlag() bool })
-		if isBool := ok && bf.IsBoolFlag(); isBool != uf.isBool {
-			t.Errorf("--%s: boolean syntax is %v, upstream's is %v", uf.name, isBool, uf.isBool)
+			upstream[i].Def = host
 		}
 	}
-	fs.VisitAll(func(f *flag.Flag) {
-		if !seen[f.Name] && !ourFlags[f.Name] {
-			t.Errorf("--%s: not an upstream flag", f.Name)
+	_, fs := testFlagSet()
+	apptest.CheckFlags(t, fs, upstream, ourFlags, func(name, upstreamDef string) error {
+		if _, ok := shownDifferently[name]; !ok {
+			return errors.New("not one of the defaults shown differently")
 		}
+		if fs.Lookup(name).DefValue != shownDifferently[name] {
+			return fmt.Errorf("shown differently as %q", shownDifferently[name])
+		}
+		// Parsing upstream's default must change nothing.
+		opts, fs2 := testFlagSet()
+		if err := fs2.Parse([]string{"--" + name + "=" + upstreamDef}); err != nil {
+			return err
+		}
+		if !reflect.DeepEqual(opts, nsqd.NewOptions()) {
+			return errors.New("upstream's default changes the options")
+		}
+		return nil
 	})
 }
 
@@ -328,17 +316,8 @@ func TestFlagSyntax(t *testing.T) {
 	}
 }
 
-func writeConfig(t *testing.T, text string) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "nsqd.cfg")
-	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
 func TestConfigFile(t *testing.T) {
-	path := writeConfig(t, `
+	path := apptest.WriteConfig(t, `
 log_level = "DEBUG"
 id = 77
 tcp_address = "127.0.0.1:5150"
@@ -442,7 +421,7 @@ func TestConfigFileQuirks(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			args := append([]string{"--config", writeConfig(t, tt.cfg)}, tt.args...)
+			args := append([]string{"--config", apptest.WriteConfig(t, tt.cfg)}, tt.args...)
 			opts, _, err := parseOptions(args, io.Discard)
 			if err != nil {
 				t.Fatal(err)
@@ -455,34 +434,23 @@ func TestConfigFileQuirks(t *testing.T) {
 }
 
 func TestConfigFileErrors(t *testing.T) {
-	tests := []struct {
-		name string
-		cfg  string
-		args []string
-		want string
-	}{
-		{"not toml", "this is = = not toml", nil, "failed to load config file"},
-		{"float duration", "msg_timeout = 1.5", nil, "msg_timeout"},
-		{"bad duration", `sync_timeout = "soon"`, nil, "sync_timeout"},
-		{"float integer", "mem_queue_size = 1e4", nil, "mem_queue_size"},
-		{"bad bool", `snappy = "sometimes"`, nil, "snappy"},
-		{"bad log level", `log_level = "loud"`, nil, "log_level"},
+	apptest.CheckConfigErrors(t, func(args []string) error {
+		_, _, err := parseOptions(args, io.Discard)
+		return err
+	}, []apptest.ConfigError{
+		{Config: "this is = = not toml", Want: "failed to load config file"}, // not toml
+		{Config: "msg_timeout = 1.5", Want: "msg_timeout"},                   // float duration
+		{Config: `sync_timeout = "soon"`, Want: "sync_timeout"},              // bad duration
+		{Config: "mem_queue_size = 1e4", Want: "mem_queue_size"},             // float integer
+		{Config: `snappy = "sometimes"`, Want: "snappy"},                     // bad bool
+		{Config: `log_level = "loud"`, Want: "log_level"},                    // bad log level
 		// Upstream checks these three even when a flag overrides them.
-		{"bad log level under a flag", `log_level = "loud"`, []string{"--log-level=info"}, "log_level"},
-		{"bad tls_required", `tls_required = 2`, nil, "tls_required"},
-		{"ssl3.0", `tls_min_version = "ssl3.0"`, nil, "tls_min_version"},
-		{"list of numbers", `nsqlookupd_tcp_addresses = [4160]`, nil, "nsqlookupd_tcp_addresses"},
-		{"string as number", `tcp_address = 4150`, nil, "tcp_address"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			args := append([]string{"--config=" + writeConfig(t, tt.cfg)}, tt.args...)
-			_, _, err := parseOptions(args, io.Discard)
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("err = %v, want it to mention %q", err, tt.want)
-			}
-		})
-	}
+		{Config: `log_level = "loud"`, Args: "--log-level=info", Want: "log_level"},     // bad log level under a flag
+		{Config: `tls_required = 2`, Want: "tls_required"},                              // bad tls_required
+		{Config: `tls_min_version = "ssl3.0"`, Want: "tls_min_version"},                 // ssl3.0
+		{Config: `nsqlookupd_tcp_addresses = [4160]`, Want: "nsqlookupd_tcp_addresses"}, // list of numbers
+		{Config: `tcp_address = 4150`, Want: "tcp_address"},                             // string as number
+	})
 	t.Run("missing file", func(t *testing.T) {
 		var stderr bytes.Buffer
 		code := run([]string{"--config=" + filepath.Join(t.TempDir(), "nope.cfg")}, io.Discard, &stderr, nil)

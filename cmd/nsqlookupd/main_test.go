@@ -4,38 +4,31 @@ import (
 	"bytes"
 	"flag"
 	"io"
-	"net"
 	"os"
-	"path/filepath"
 	"reflect"
-	"regexp"
-	"runtime"
+	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
-	"github.com/nsqfast/nsq/cmd/internal/app"
+	"github.com/nsqfast/nsq/cmd/internal/app/apptest"
 	"github.com/nsqfast/nsq/lookup"
 )
 
 // upstreamFlags is every flag of upstream v1.3.0's nsqlookupd
 // (apps/nsqlookupd/main.go nsqlookupdFlagSet) with its default as the flag
 // package prints it, and whether it is boolean.
-var upstreamFlags = []struct {
-	name, def string
-	isBool    bool
-}{
-	{"config", "", false},
-	{"version", "false", true},
-	{"log-level", "INFO", false},
-	{"log-prefix", "[nsqlookupd] ", false},
-	{"verbose", "false", true},
-	{"tcp-address", "0.0.0.0:4160", false},
-	{"http-address", "0.0.0.0:4161", false},
-	{"broadcast-address", "<hostname>", false},
-	{"inactive-producer-timeout", "5m0s", false},
-	{"tombstone-lifetime", "45s", false},
+var upstreamFlags = []apptest.Flag{
+	{Name: "config", Def: ""},
+	{Name: "version", Def: "false", Bool: true},
+	{Name: "log-level", Def: "INFO"},
+	{Name: "log-prefix", Def: "[nsqlookupd] "},
+	{Name: "verbose", Def: "false", Bool: true},
+	{Name: "tcp-address", Def: "0.0.0.0:4160"},
+	{Name: "http-address", Def: "0.0.0.0:4161"},
+	{Name: "broadcast-address", Def: "<hostname>"},
+	{Name: "inactive-producer-timeout", Def: "5m0s"},
+	{Name: "tombstone-lifetime", Def: "45s"},
 }
 
 func testFlagSet() (*lookup.Options, *flag.FlagSet) {
@@ -49,55 +42,19 @@ func testFlagSet() (*lookup.Options, *flag.FlagSet) {
 
 func TestFlagsMatchUpstream(t *testing.T) {
 	host, _ := os.Hostname()
-	_, fs := testFlagSet()
-	seen := map[string]bool{}
-	for _, u := range upstreamFlags {
-		f := fs.Lookup(u.name)
-		if f == nil {
-			t.Errorf("--%s missing", u.name)
-			continue
-		}
-		seen[u.name] = true
-		def := strings.ReplaceAll(u.def, "<hostname>", host)
-		if f.DefValue != def {
-			t.Errorf("--%s default %q, want %q", u.name, f.DefValue, def)
-		}
-		b, ok := f.Value.(interface{ IsBoolFlag() bool })
-		if isBool := ok && b.IsBoolFlag(); isBool != u.isBool {
-			t.Errorf("--%s boolean %v, want %v", u.name, isBool, u.isBool)
-		}
+	upstream := slices.Clone(upstreamFlags)
+	for i := range upstream {
+		upstream[i].Def = strings.ReplaceAll(upstream[i].Def, "<hostname>", host)
 	}
-	fs.VisitAll(func(f *flag.Flag) {
-		if !seen[f.Name] {
-			t.Errorf("--%s is not an upstream flag", f.Name)
-		}
-	})
+	_, fs := testFlagSet()
+	apptest.CheckFlags(t, fs, upstream, nil, nil)
 }
 
 // TestTagsMatchFlagsAndConfigKeys: every option with a flag tag has that
-// flag and a config key named as its cfg tag (upstream's rule: the flag
-// with '_' for '-').
+// flag and a config key named as upstream's (the flag with '_' for '-').
 func TestTagsMatchFlagsAndConfigKeys(t *testing.T) {
 	opts, fs := testFlagSet()
-	typ := reflect.TypeOf(*opts)
-	n := 0
-	for i := range typ.NumField() {
-		f := typ.Field(i)
-		name := f.Tag.Get("flag")
-		if name == "" {
-			continue
-		}
-		n++
-		if fs.Lookup(name) == nil {
-			t.Errorf("%s: no --%s", f.Name, name)
-		}
-		if want := strings.ReplaceAll(name, "-", "_"); f.Tag.Get("cfg") != want || app.ConfigKey(f) != want {
-			t.Errorf("%s: cfg tag %q, config key %q, want %q", f.Name, f.Tag.Get("cfg"), app.ConfigKey(f), want)
-		}
-	}
-	if n != 7 {
-		t.Errorf("%d tagged options, upstream has 7 config keys", n)
-	}
+	apptest.CheckConfigKeys(t, opts, fs, nil, 7) // upstream's 7 config keys
 }
 
 func TestParseFlags(t *testing.T) {
@@ -116,17 +73,8 @@ func TestParseFlags(t *testing.T) {
 	}
 }
 
-func writeConfig(t *testing.T, s string) string {
-	t.Helper()
-	p := filepath.Join(t.TempDir(), "nsqlookupd.cfg")
-	if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 func TestConfigFile(t *testing.T) {
-	cfg := writeConfig(t, `
+	cfg := apptest.WriteConfig(t, `
 log_level = "debug"
 log_prefix = "[lk] "
 tcp_address = "127.0.0.1:14160"
@@ -151,70 +99,34 @@ unknown_key = "ignored"
 }
 
 func TestConfigErrors(t *testing.T) {
-	for _, tt := range []struct{ cfg, args, want string }{
-		{`log_level = "loud"`, "", "failed parsing log_level loud"},
-		{`log_level = "loud"`, "--log-level=info", "failed parsing log_level loud"}, // checked even when overridden
-		{`tombstone_lifetime = "soon"`, "", `tombstone_lifetime: want a duration, got "soon"`},
-		{`tcp_address = 4160`, "", "tcp_address: want a string"},
-		{`not toml`, "", "failed to load config file"},
-	} {
-		args := []string{"--config=" + writeConfig(t, tt.cfg)}
-		if tt.args != "" {
-			args = append(args, tt.args)
-		}
+	apptest.CheckConfigErrors(t, func(args []string) error {
 		_, _, err := parseOptions(args, io.Discard)
-		if err == nil || !strings.Contains(err.Error(), tt.want) {
-			t.Errorf("%s: err %v, want %q", tt.cfg, err, tt.want)
-		}
-	}
+		return err
+	}, []apptest.ConfigError{
+		{Config: `log_level = "loud"`, Want: "failed parsing log_level loud"},
+		{Config: `log_level = "loud"`, Args: "--log-level=info", Want: "failed parsing log_level loud"}, // checked even when overridden
+		{Config: `tombstone_lifetime = "soon"`, Want: `tombstone_lifetime: want a duration, got "soon"`},
+		{Config: `tcp_address = 4160`, Want: "tcp_address: want a string"},
+		{Config: `not toml`, Want: "failed to load config file"},
+	})
 	if _, _, err := parseOptions([]string{"--config=/nonexistent"}, io.Discard); err == nil {
 		t.Error("missing config file accepted")
 	}
 }
 
 func TestVersionAndUsage(t *testing.T) {
-	var out bytes.Buffer
-	if code := run([]string{"--version"}, &out, io.Discard, nil); code != 0 {
-		t.Fatalf("exit %d", code)
-	}
-	if want := "nsqlookupd v1.3.0 (built w/" + runtime.Version() + ")\n"; out.String() != want {
-		t.Errorf("%q, want %q", out.String(), want)
-	}
+	apptest.CheckVersionAndUsage(t, run, "nsqlookupd")
 	var stderr bytes.Buffer
-	if code := run([]string{"--bogus"}, io.Discard, &stderr, nil); code != 2 || !strings.Contains(stderr.String(), "flag provided but not defined: -bogus") {
-		t.Errorf("bad flag: exit %d, %q", code, stderr.String())
-	}
-	if code := run([]string{"-h"}, io.Discard, io.Discard, nil); code != 0 {
-		t.Errorf("-h: exit %d", code)
-	}
-	stderr.Reset()
 	if code := run([]string{"--log-level=loud"}, io.Discard, &stderr, nil); code != 2 || !strings.Contains(stderr.String(), "invalid log level 'loud'") {
 		t.Errorf("bad level: exit %d, %q", code, stderr.String())
 	}
 }
 
 func TestRunAndStop(t *testing.T) {
-	stop := make(chan os.Signal, 1)
-	stop <- syscall.SIGTERM
-	var stderr bytes.Buffer
-	code := run([]string{"--tcp-address=127.0.0.1:0", "--http-address=127.0.0.1:0"}, io.Discard, &stderr, stop)
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, stderr.String())
-	}
-	if !regexp.MustCompile(`(?m)^\[nsqlookupd\] \d{4}/\d\d/\d\d \d\d:\d\d:\d\d\.\d{6} INFO: TCP: listening on 127\.0\.0\.1:\d+$`).MatchString(stderr.String()) {
-		t.Errorf("log:\n%s", stderr.String())
-	}
+	apptest.CheckRunAndStop(t, run, []string{"--tcp-address=127.0.0.1:0", "--http-address=127.0.0.1:0"},
+		`(?m)^\[nsqlookupd\] \d{4}/\d\d/\d\d \d\d:\d\d:\d\d\.\d{6} INFO: TCP: listening on 127\.0\.0\.1:\d+$`)
 }
 
 func TestBindFailure(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	var stderr bytes.Buffer
-	code := run([]string{"--tcp-address=" + ln.Addr().String(), "--http-address=127.0.0.1:0"}, io.Discard, &stderr, nil)
-	if code != 1 || !strings.Contains(stderr.String(), "FATAL: failed to instantiate nsqlookupd - listen ("+ln.Addr().String()+") failed - ") {
-		t.Errorf("exit %d: %s", code, stderr.String())
-	}
+	apptest.CheckBindFailure(t, run, "tcp-address", "failed to instantiate nsqlookupd - ", "--http-address=127.0.0.1:0")
 }
