@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nsqfast/nsq/wire/lg/lgtest"
+
 	gonsq "github.com/nsqio/go-nsq"
 
 	"github.com/nsqfast/nsq/engine/migrate"
@@ -108,24 +110,6 @@ func bodiesOf(ms ...[]migrate.UpstreamMessage) []string {
 	return out
 }
 
-// syncBuffer is an io.Writer safe for the logger and the test at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestMigrateFromUpstream: an upstream data path written by our writer of
 // upstream's format is imported when nsqd starts on it, and served: each
 // channel delivers its own backlog and the topic's, exactly once, with the
@@ -154,7 +138,7 @@ func TestMigrateFromUpstream(t *testing.T) {
 	if err := migrate.WriteUpstream(dir, md, 2048, queues); err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &lgtest.Buffer{}
 	n := startNSQD(t, func(o *Options) {
 		o.DataPath = dir
 		o.MaxBytesPerFile = 8192
@@ -419,7 +403,7 @@ func TestMigrateDifferential(t *testing.T) {
 	u.post(t, "/topic/pause?topic=solo")
 	u.stop(t)
 
-	logs := &syncBuffer{}
+	logs := &lgtest.Buffer{}
 	n := startNSQD(t, func(o *Options) {
 		o.DataPath = dir
 		o.LogOutput = logs

@@ -22,6 +22,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nsqfast/nsq/wire/lg/lgtest"
+
 	gonsq "github.com/nsqio/go-nsq"
 
 	"github.com/nsqfast/nsq/engine/nsqd"
@@ -61,33 +63,7 @@ func WaitFor(t testing.TB, what string, cond func() bool) {
 }
 
 // Buffer is a bytes.Buffer safe for concurrent use.
-type Buffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *Buffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-// String is everything written so far.
-func (b *Buffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// Lines is everything written so far, split into lines (without a last
-// empty one).
-func (b *Buffer) Lines() []string {
-	s := b.String()
-	if s == "" {
-		return nil
-	}
-	return strings.Split(strings.TrimSuffix(s, "\n"), "\n")
-}
+type Buffer = lgtest.Buffer
 
 // Run is a tool running in a goroutine.
 type Run struct {
