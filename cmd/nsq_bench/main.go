@@ -105,6 +105,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "nsq_bench: "+msg)
 		return 2
 	}
+	// The flag package stops at the first argument that is not a flag, so
+	// "nsq_bench run --nsqd-bin=..." would drop every flag after "run".
+	if fs.NArg() > 0 {
+		return usage(fmt.Sprintf("unexpected argument %q: the commands are flame, report, where and targets; without one, nsq_bench runs scenarios", fs.Arg(0)))
+	}
 	targets := 0
 	for _, set := range []bool{*bin != "", *tcpAddr != "", *sink} {
 		if set {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime/pprof"
@@ -66,6 +67,12 @@ func TestUsageErrors(t *testing.T) {
 		if code := run(context.Background(), args, &stdout, &stderr); code != 2 {
 			t.Errorf("%v: exit %d, want 2 (%s)", args, code, stderr.String())
 		}
+	}
+	// An argument that is no command is named, not taken for a missing
+	// broker flag.
+	var stderr strings.Builder
+	if code := run(context.Background(), []string{"--sink", "run", "--scenarios=pub"}, io.Discard, &stderr); code != 2 || !strings.Contains(stderr.String(), `unexpected argument "run"`) {
+		t.Errorf("stray argument: exit %d, %q", code, stderr.String())
 	}
 }
 
