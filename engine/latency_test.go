@@ -242,7 +242,7 @@ func TestE2ELatencyTopicWithoutChannels(t *testing.T) {
 // window, so old latencies leave it without any FIN or read.
 func TestE2ELatencyRotatedByScanLoop(t *testing.T) {
 	e, err := New(Options{DataPath: t.TempDir(), E2EPercentiles: []float64{0.5},
-		E2EWindow: 200 * time.Millisecond, QueueScanInterval: 10 * time.Millisecond})
+		E2EWindow: time.Second, QueueScanInterval: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

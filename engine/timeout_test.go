@@ -113,11 +113,12 @@ func TestTimeoutPerConsumerAndTouch(t *testing.T) {
 		t.Fatalf("slow's deadline %d after delivery, want its 3s", d)
 	}
 	// Finish fast's second message; TOUCH slow's first once the clock
-	// has moved, so its deadline moves later.
+	// has moved past both of slow's deliveries (the clock may tick
+	// between them), so that its deadline moves past both.
 	if err := subFast.Finish(fast.ids[1][:]); err != nil {
 		t.Fatal(err)
 	}
-	for e.now() <= deadlineOf(slow.ids[0][:])-3*int64(time.Second) {
+	for e.now() <= max(s0, deadlineOf(slow.ids[1][:]))-3*int64(time.Second) {
 		time.Sleep(time.Millisecond) // the coarse clock ticks every 1ms
 	}
 	if err := subSlow.Touch(slow.ids[0][:]); err != nil {

@@ -203,14 +203,15 @@ func TestLatencyAgainstKnownDelay(t *testing.T) {
 	}
 	checkResult(t, r)
 	h := r.Latency["delivery"]
-	if h == nil || h.Count() < 200 {
+	if h == nil || h.Count() < 50 { // 500 at the rate asked; fewer on a starved machine
 		t.Fatalf("delivery histogram: %v", h)
 	}
 	if min := time.Duration(h.Min()); min < delay {
 		t.Errorf("a message arrived %v after its publish, before the %v delay", min, delay)
 	}
-	// Generous: the machine is shared and the race detector may be on.
-	const tolerance = 60 * time.Millisecond
+	// Not a speed check: the bound catches a wrong unit or clock (a
+	// median 1000× off), not a slow machine under the race detector.
+	const tolerance = time.Second
 	p50, _ := r.Figure("delivery_p50_ms")
 	if got := time.Duration(p50.Value * float64(time.Millisecond)); got < delay || got > delay+tolerance {
 		t.Errorf("p50 %v, want within [%v, %v]", got, delay, delay+tolerance)

@@ -68,8 +68,6 @@ func publishN(t *testing.T, p *gonsq.Producer, topic string, n int) {
 func TestGoNSQSharedChannel(t *testing.T) {
 	n := startNSQD(t, nil)
 	const N = 3000
-	p := newProducer(t, n)
-	publishN(t, p, "shared", N)
 	var hs []*counter
 	for i := 0; i < 3; i++ {
 		cfg := gonsq.NewConfig()
@@ -88,6 +86,10 @@ func TestGoNSQSharedChannel(t *testing.T) {
 		}
 		t.Cleanup(func() { c.Stop(); <-c.StopChan })
 	}
+	// All three subscribed before the messages: otherwise the first two
+	// may drain them before the third's SUB lands.
+	waitFor(t, "three subscribers", func() bool { return subscribers(n, "shared", "ch") == 3 })
+	publishN(t, newProducer(t, n), "shared", N)
 	waitFor(t, "all delivered", func() bool {
 		var sum int64
 		for _, h := range hs {

@@ -35,6 +35,9 @@ func newStatsdSink(t *testing.T) *statsdSink {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Counters are deltas: one datagram dropped and a sum never matches.
+	// A large receive buffer rides out a reader starved for a while.
+	_ = conn.(*net.UDPConn).SetReadBuffer(4 << 20)
 	s := &statsdSink{t: t, conn: conn}
 	s.mu.counters, s.mu.gauges = map[string]int64{}, map[string]int64{}
 	done := make(chan struct{})
