@@ -517,7 +517,10 @@ func (l *Log) Size() int64 {
 // Safe for concurrent use by any number of readers and with the appender:
 // it takes no lock and does not allocate. Must not run concurrently with
 // Close, nor with a DeleteBefore that covers p (the caller's guarantee).
-func (l *Log) Read(p Pos) (Record, error) {
+func (l *Log) Read(p Pos) (Record, error) { return l.read(p, false) }
+
+// read is Read; verify checks the record's CRC even where Read would not.
+func (l *Log) read(p Pos, verify bool) (Record, error) {
 	if p.Seq >= l.hSeq.Load() {
 		if l.closed.Load() {
 			return Record{}, ErrClosed
@@ -549,7 +552,7 @@ func (l *Log) Read(p Pos) (Record, error) {
 	if off&7 != 0 {
 		return l.corrupt(t, i, p)
 	}
-	n := parseRecord(s.data, off, p.Seq, s.verify || l.opts.VerifyReads)
+	n := parseRecord(s.data, off, p.Seq, verify || s.verify || l.opts.VerifyReads)
 	if n < 0 {
 		return l.corrupt(t, i, p)
 	}
@@ -591,6 +594,30 @@ func (l *Log) Seek(seq uint64) (Pos, error) {
 		off += recSize(n)
 	}
 	return Pos{Seq: seq, Seg: s.id, Off: uint32(off)}, nil
+}
+
+// Settle returns the position of the record with p.Seq, trusting p only
+// when it is that position: First() when p.Seq is below it, Head() when
+// at or beyond it, else p if record p.Seq is there (CRC checked), else
+// what Seek finds. It is for positions read back from a file (a checkpoint), whose
+// Seg and Off a garbled file may contradict: Read at such a p would skip
+// to the next segment as if the records between were damaged. Where the
+// records themselves are damaged, it returns p (reads then report the
+// damage). Same concurrency rules as Read.
+func (l *Log) Settle(p Pos) Pos {
+	if first := l.First(); p.Seq < first.Seq {
+		return first
+	}
+	if head := l.Head(); p.Seq >= head.Seq {
+		return head
+	}
+	if rec, err := l.read(p, true); err == nil && rec.Pos == p {
+		return p
+	}
+	if q, err := l.Seek(p.Seq); err == nil {
+		return q
+	}
+	return p
 }
 
 // corrupt builds Read's ErrCorrupt result: Next skips to the next segment, or

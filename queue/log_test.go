@@ -827,3 +827,37 @@ func TestTrailers(t *testing.T) {
 	}
 	readAll(t, l)
 }
+
+// TestSettle: a position whose Seg and Off contradict its Seq (a garbled
+// checkpoint) settles on the record with that Seq; a right one stays.
+func TestSettle(t *testing.T) {
+	forModes(t, Options{SegmentSize: 1024}, func(t *testing.T, dir string, opts Options) {
+		l := mustOpen(t, dir, opts)
+		appendN(t, l, 1000)
+		var poss []Pos
+		for p := l.First(); ; {
+			r, err := l.Read(p)
+			if err != nil {
+				break
+			}
+			poss = append(poss, r.Pos)
+			p = r.Next
+		}
+		for seq, want := range poss {
+			for _, p := range []Pos{want, {Seq: uint64(seq)}, {Seq: uint64(seq), Seg: 77, Off: 8}, {Seq: uint64(seq), Seg: want.Seg, Off: want.Off + 8}} {
+				if got := l.Settle(p); got != want {
+					t.Fatalf("Settle(%+v) = %+v, want %+v", p, got, want)
+				}
+			}
+		}
+		if got := l.Settle(Pos{Seq: 5000, Seg: 3}); got != l.Head() {
+			t.Fatalf("beyond the head: %+v, want %+v", got, l.Head())
+		}
+		if err := l.DeleteBefore(poss[500]); err != nil {
+			t.Fatal(err)
+		}
+		if got := l.Settle(Pos{Seq: 2, Seg: 9}); got != l.First() {
+			t.Fatalf("below first: %+v, want %+v", got, l.First())
+		}
+	})
+}
