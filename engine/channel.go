@@ -85,7 +85,7 @@ type Channel struct {
 
 		journal  *queue.Log          // deferred messages; nil until opened (and for ephemeral channels)
 		jhdr     [journalHdrLen]byte // scratch for journal record headers
-		skipSeqs map[uint64]struct{} // restored from the journal: skip them when the cursor passes
+		skipSeqs map[uint64]struct{} // held already at restore or rewind: skip them when the cursor passes
 	}
 }
 
@@ -145,35 +145,40 @@ func restoreChannel(t *Topic, name string) (*Channel, error) {
 			doc = checkpointDoc{Cursor: t.log.First()}
 		}
 	}
-	c.mu.cursor = doc.Cursor
-	if c.mu.cursor.Seq < t.log.First().Seq {
-		c.mu.cursor = t.log.First()
-	}
-	if c.mu.cursor.Seq > t.log.Head().Seq {
-		c.mu.cursor = t.log.Head()
-	}
+	// Positions are settled against the logs: a checkpoint whose Seg or
+	// Off contradicts a Seq (a garbled file) must not make the channel
+	// skip messages as damaged, nor read a wrong record.
+	c.mu.cursor = t.log.Settle(doc.Cursor)
 	c.mu.paused = doc.Paused
-	r := restoring{bySeq: make(map[uint64]int32, len(doc.Pending))}
-	for _, p := range doc.Pending {
-		if p.JPos == nil && (p.Pos.Seq < t.log.First().Seq || p.Pos.Seq >= t.log.Head().Seq) {
-			continue
-		}
-		slot := c.newEntryLocked(p.Pos)
-		e := &c.mu.entries[slot]
-		e.attempts = p.Attempts
-		if p.JPos != nil {
-			e.jpos, e.inJournal = *p.JPos, true
-		}
-		r.add(p.Pos.Seq, slot, p.DeliverAt)
-	}
 	if err := c.openJournal(); err != nil {
 		return nil, err
 	}
-	from := queue.Pos{}
-	if doc.JournalHead != nil {
-		from = *doc.JournalHead
+	j := c.mu.journal
+	r := restoring{bySeq: make(map[uint64]int32, len(doc.Pending))}
+	for _, p := range doc.Pending {
+		if _, dup := r.bySeq[p.Pos.Seq]; dup {
+			continue // one entry per message, whatever the file says
+		}
+		inJournal := p.JPos != nil && j != nil
+		pos := p.Pos
+		if pos.Seq >= t.log.First().Seq && pos.Seq < t.log.Head().Seq {
+			pos = t.log.Settle(pos)
+		} else if !inJournal {
+			continue // gone from the log, and not in the journal
+		}
+		slot := c.newEntryLocked(pos)
+		e := &c.mu.entries[slot]
+		e.attempts = p.Attempts
+		if inJournal {
+			e.jpos, e.inJournal = j.Settle(*p.JPos), true
+		}
+		r.add(p.Pos.Seq, slot, p.DeliverAt)
 	}
-	if c.mu.journal != nil {
+	if j != nil {
+		from := queue.Pos{}
+		if doc.JournalHead != nil {
+			from = j.Settle(*doc.JournalHead)
+		}
 		c.replayJournalLocked(from, &r)
 	}
 	// Queue every restored entry once, after the journal has had its say.
@@ -188,7 +193,26 @@ func restoreChannel(t *Topic, name string) (*Channel, error) {
 			c.mu.ready.PushGrow(slot)
 		}
 	}
+	// A journal record newer than the checkpoint may be for a message the
+	// cursor has not passed (and a garbled checkpoint may list any).
+	c.skipPendingLocked()
 	return c, nil
+}
+
+// skipPendingLocked makes the cursor pass over the messages the channel
+// already holds at or beyond it (in flight, requeued or deferred), so
+// that a message never has two entries, nor its ID two deliveries in
+// flight at once.
+func (c *Channel) skipPendingLocked() {
+	c.mu.skipSeqs = nil
+	for i := range c.mu.entries {
+		if e := &c.mu.entries[i]; e.state != stFree && e.pos.Seq >= c.mu.cursor.Seq {
+			if c.mu.skipSeqs == nil {
+				c.mu.skipSeqs = map[uint64]struct{}{}
+			}
+			c.mu.skipSeqs[e.pos.Seq] = struct{}{}
+		}
+	}
 }
 
 // restoring collects a channel's pending entries at restore: from its
@@ -653,7 +677,7 @@ func (c *Channel) Rewind(ts time.Time) (uint64, error) {
 		return 0, ErrExiting
 	}
 	c.mu.cursor = p
-	c.mu.skipSeqs = nil
+	c.skipPendingLocked()
 	c.mu.isNew = true // checkpoint soon
 	c.t.e.kickSync()
 	c.t.e.logf(LogInfo, "CHANNEL(%s:%s): rewound to seq %d", c.t.name, c.name, p.Seq)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"testing"
 	"time"
@@ -322,6 +323,54 @@ func TestRetentionAndRewind(t *testing.T) {
 			t.Fatalf("size retention not applied: %d bytes", tp.log.Size())
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestRewindKeepsHeldMessagesOnce: a rewind delivers again what was
+// finished, but a message the channel still holds (in flight, deferred)
+// keeps its one entry: its ID is never out twice at once.
+func TestRewindKeepsHeldMessagesOnce(t *testing.T) {
+	e, err := New(Options{DataPath: t.TempDir(), RetentionAge: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	tp, s, sub := subscribed(t, e, 2500)
+	ch, _ := tp.ExistingChannel("ch")
+	for i := range 10 {
+		_ = tp.Publish([]byte{byte(i)})
+	}
+	if len(s.ids) != 10 {
+		t.Fatalf("delivered %d, want 10", len(s.ids))
+	}
+	held := s.ids[5:]
+	for _, id := range s.ids[:5] {
+		if err := sub.Finish(id[:]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := sub.Requeue(held[0][:], time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	s.ids = s.ids[:0]
+	if seq, err := ch.Rewind(time.Time{}); err != nil || seq != 0 {
+		t.Fatalf("rewind: %d %v", seq, err)
+	}
+	var again []uint64
+	for _, id := range s.ids {
+		again = append(again, mustSeq(t, id[:]))
+	}
+	if !slices.Equal(again, []uint64{0, 1, 2, 3, 4}) {
+		t.Fatalf("delivered again %v, want the five finished ones", again)
+	}
+	if st := ch.Stats(false); st.InFlightCount != 9 || st.DeferredCount != 1 {
+		t.Fatalf("in flight %d deferred %d, want 9 and 1", st.InFlightCount, st.DeferredCount)
+	}
+	// Each held message is still FINed by its one ID.
+	for _, id := range append(s.ids, held[1:]...) {
+		if err := sub.Finish(id[:]); err != nil {
+			t.Fatalf("FIN %s: %v", id[:], err)
+		}
 	}
 }
 

@@ -34,21 +34,28 @@ func newBenchEngine(tb testing.TB) *Engine {
 
 // subscribed returns a topic with one channel and one consumer at RDY n.
 func subscribed(tb testing.TB, e *Engine, rdy int64) (*Topic, *sink, *Subscription) {
-	t, err := e.GetTopic("bench")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	ch, err := t.GetChannel("ch")
-	if err != nil {
-		tb.Fatal(err)
-	}
 	s := &sink{}
-	sub, err := ch.Subscribe(s, SubscribeOptions{})
+	t, _, sub := subscribe(tb, e, "bench", "ch", s, rdy)
+	return t, s, sub
+}
+
+// subscribe subscribes cons to topic/channel (creating them) at RDY n.
+func subscribe(tb testing.TB, e *Engine, topic, channel string, cons Consumer, rdy int64) (*Topic, *Channel, *Subscription) {
+	tb.Helper()
+	t, err := e.GetTopic(topic)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ch, err := t.GetChannel(channel)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	sub, err := ch.Subscribe(cons, SubscribeOptions{})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	sub.SetReady(rdy)
-	return t, s, sub
+	return t, ch, sub
 }
 
 func finishAll(tb testing.TB, s *sink, sub *Subscription) {

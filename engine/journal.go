@@ -99,17 +99,15 @@ func (c *Channel) journalLocked(slot int32, at int64, payload []byte) {
 }
 
 // payloadLocked returns an entry's log payload, from the journal or the
-// topic log; false if it is gone.
+// topic log; false if it is gone. A journal record that is not the
+// entry's message (a garbled checkpoint) is passed over for the topic log.
 func (c *Channel) payloadLocked(e *entry) ([]byte, bool) {
-	if e.inJournal {
-		if c.mu.journal == nil {
-			return nil, false
-		}
+	if e.inJournal && c.mu.journal != nil {
 		rec, err := c.mu.journal.Read(e.jpos)
-		if err != nil || rec.Pos.Seq != e.jpos.Seq || len(rec.Data) < journalHdrLen {
-			return nil, false
+		if err == nil && rec.Pos.Seq == e.jpos.Seq && len(rec.Data) >= journalHdrLen &&
+			binary.LittleEndian.Uint64(rec.Data[0:8]) == e.pos.Seq {
+			return rec.Data[journalHdrLen:], true
 		}
-		return rec.Data[journalHdrLen:], true
 	}
 	rec, err := c.t.log.Read(e.pos)
 	if err != nil || rec.Pos.Seq != e.pos.Seq {
@@ -119,9 +117,8 @@ func (c *Channel) payloadLocked(e *entry) ([]byte, bool) {
 }
 
 // replayJournalLocked applies the journal records written after the
-// checkpoint: each sets (or creates) a deferred entry. Entries it creates
-// for messages the cursor has not passed are remembered, so the cursor
-// skips them instead of delivering them early.
+// checkpoint: each sets (or creates) a deferred entry. (The cursor skips
+// the ones it has not passed: see skipPendingLocked.)
 func (c *Channel) replayJournalLocked(from queue.Pos, r *restoring) {
 	j := c.mu.journal
 	pos := from
@@ -151,12 +148,6 @@ func (c *Channel) replayJournalLocked(from queue.Pos, r *restoring) {
 		} else {
 			r.add(seq, c.newEntryLocked(queue.Pos{Seq: seq}), at)
 			i = r.bySeq[seq]
-			if seq >= c.mu.cursor.Seq {
-				if c.mu.skipSeqs == nil {
-					c.mu.skipSeqs = map[uint64]struct{}{}
-				}
-				c.mu.skipSeqs[seq] = struct{}{}
-			}
 		}
 		e := &c.mu.entries[r.order[i]]
 		e.attempts = attempts

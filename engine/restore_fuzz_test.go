@@ -1,0 +1,201 @@
+package engine
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/nsqfast/nsq/queue"
+	"github.com/nsqfast/nsq/wire"
+)
+
+// checkpointTemplate writes a data path whose channel t/c has a
+// checkpoint worth mutating: 8 messages, 3 in flight at the close (one
+// REQed for an hour, so also in the journal), 2 finished. It returns the
+// data path and the checkpoint's path in it.
+func checkpointTemplate(tb testing.TB) (dir, checkpoint string) {
+	tb.Helper()
+	dir = tb.TempDir()
+	e, err := New(Options{DataPath: dir})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	s := &sink{}
+	tp, _, sub := subscribe(tb, e, "t", "c", s, 5)
+	for i := range 8 {
+		if err := tp.Publish(fmt.Appendf(nil, "m%d", i)); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	if len(s.ids) != 5 {
+		tb.Fatalf("%d delivered, want 5", len(s.ids))
+	}
+	sub.SetReady(0)
+	for _, id := range s.ids[:2] {
+		if err := sub.Finish(id[:]); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	if err := sub.Requeue(s.ids[2][:], time.Hour); err != nil {
+		tb.Fatal(err)
+	}
+	if err := e.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	return dir, filepath.Join(dir, "topics", "t"+topicDirSuffix, channelsDir, "c"+channelFileSuffix)
+}
+
+// copyTree copies the directory src into dst (which exists).
+func copyTree(tb testing.TB, src, dst string) {
+	tb.Helper()
+	if err := os.CopyFS(dst, os.DirFS(src)); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// FuzzRestoreCheckpoint: whatever a channel's checkpoint holds (damaged,
+// hand-edited, from a bug), the engine starts, hands out no message twice
+// at once, takes the FIN of everything it hands out, and closes. A
+// checkpoint is only ever written by us, but a disk can garble it, and
+// restoring it must not take the broker down.
+func FuzzRestoreCheckpoint(f *testing.F) {
+	tmpl, cpPath := checkpointTemplate(f)
+	good, err := os.ReadFile(cpPath)
+	if err != nil {
+		f.Fatal(err)
+	}
+	rel, _ := filepath.Rel(tmpl, cpPath)
+	f.Add(good)
+	f.Add([]byte(""))
+	f.Add([]byte("{"))
+	f.Add([]byte(`null`))
+	f.Add([]byte(`{"cursor":{"Seq":99,"Seg":7,"Off":4000000000}}`))
+	f.Add([]byte(`{"cursor":{"Seq":2},"pending":[{"pos":{"Seq":1},"attempts":2},{"pos":{"Seq":1},"attempts":3}]}`))
+	f.Add([]byte(`{"cursor":{"Seq":3},"pending":[{"pos":{"Seq":0},"jpos":{"Seq":5,"Seg":9,"Off":77}},{"pos":{"Seq":0},"deliver_at":-1}]}`))
+	f.Add([]byte(`{"cursor":{"Seq":8},"pending":[{"pos":{"Seq":18446744073709551615},"jpos":{"Seq":0}}],"journal_head":{"Seq":18446744073709551615}}`))
+	f.Fuzz(func(t *testing.T, checkpoint []byte) {
+		dir := t.TempDir()
+		copyTree(t, tmpl, dir)
+		if err := os.WriteFile(filepath.Join(dir, rel), checkpoint, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		e, err := New(Options{DataPath: dir})
+		if err != nil {
+			t.Fatalf("the engine does not start: %v", err)
+		}
+		defer e.Close()
+		s := &sink{}
+		_, _, sub := subscribe(t, e, "t", "c", s, 100)
+		seen := map[wire.MessageID]bool{}
+		for _, id := range s.ids {
+			if seen[id] {
+				t.Fatalf("message %s handed out twice at once", id[:])
+			}
+			seen[id] = true
+		}
+		for _, id := range s.ids {
+			if err := sub.Finish(id[:]); err != nil {
+				t.Fatalf("FIN %s: %v", id[:], err)
+			}
+		}
+		if n := sub.InFlightCount(); n != 0 {
+			t.Fatalf("%d still in flight after every FIN", n)
+		}
+		if err := e.Close(); err != nil {
+			t.Fatalf("close: %v", err)
+		}
+	})
+}
+
+// bodySink keeps the bodies it is sent, and their IDs.
+type bodySink struct {
+	ids    []wire.MessageID
+	bodies []string
+}
+
+func (s *bodySink) SendMessage(id wire.MessageID, _ int64, _ uint16, body []byte) {
+	s.ids = append(s.ids, id)
+	s.bodies = append(s.bodies, string(body))
+}
+func (s *bodySink) Flush()      {}
+func (s *bodySink) Disconnect() {}
+
+// TestRestoreSettlesGarbledCheckpoint: a checkpoint whose positions keep
+// their Seqs but lost their segments and offsets, or that lists a message
+// twice, restores as the good one: the same messages ready, the REQed one
+// still deferred with its body.
+func TestRestoreSettlesGarbledCheckpoint(t *testing.T) {
+	tmpl, cpPath := checkpointTemplate(t)
+	rel, _ := filepath.Rel(tmpl, cpPath)
+	good, err := os.ReadFile(cpPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc checkpointDoc
+	if err := json.Unmarshal(good, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Pending) != 3 || doc.JournalHead == nil {
+		t.Fatalf("template checkpoint %s", good)
+	}
+	garble := func(p queue.Pos) queue.Pos { return queue.Pos{Seq: p.Seq, Seg: p.Seg + 3, Off: p.Off + 8} }
+	doc.Cursor = garble(doc.Cursor)
+	for i := range doc.Pending {
+		doc.Pending[i].Pos = garble(doc.Pending[i].Pos)
+		if jp := doc.Pending[i].JPos; jp != nil {
+			g := garble(*jp)
+			doc.Pending[i].JPos = &g
+		}
+	}
+	*doc.JournalHead = garble(*doc.JournalHead)
+	doc.Pending = append(doc.Pending, doc.Pending...)
+	garbled, _ := json.Marshal(doc)
+
+	for _, tc := range []struct {
+		name string
+		cp   []byte
+	}{{"good", good}, {"garbled", garbled}} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			copyTree(t, tmpl, dir)
+			if err := os.WriteFile(filepath.Join(dir, rel), tc.cp, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			e, err := New(Options{DataPath: dir})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer e.Close()
+			s := &bodySink{}
+			_, ch, _ := subscribe(t, e, "t", "c", s, 100)
+			if want := []string{"m3", "m4", "m5", "m6", "m7"}; !slices.Equal(s.bodies, want) {
+				t.Fatalf("delivered %q, want %q", s.bodies, want)
+			}
+			st := ch.Stats(false)
+			if st.DeferredCount != 1 || st.InFlightCount != 5 {
+				t.Fatalf("deferred %d in flight %d, want 1 and 5", st.DeferredCount, st.InFlightCount)
+			}
+			// The deferred one keeps its body.
+			ch.mu.Lock()
+			found := 0
+			for i := range ch.mu.entries {
+				if en := &ch.mu.entries[i]; en.state == stDeferred {
+					found++
+					payload, ok := ch.payloadLocked(en)
+					_, _, body, hdrOK := decodeHeader(payload)
+					if !ok || !hdrOK || string(body) != "m2" {
+						t.Errorf("deferred entry's body %q (%v %v), want m2", body, ok, hdrOK)
+					}
+				}
+			}
+			ch.mu.Unlock()
+			if found != 1 {
+				t.Fatalf("%d deferred entries, want 1", found)
+			}
+		})
+	}
+}
