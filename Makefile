@@ -90,11 +90,16 @@ bench-targets: build
 	$(GO) build -o $(BIN)/nsq_bench ./cmd/nsq_bench
 	$(BIN)/nsq_bench targets --nsqd-bin=$(BIN)/nsqd --ref-nsqd=$(REF_NSQD) --ref-name=upstream --rounds=$(ROUNDS) --ceiling --out=$(BENCH_OUT) $(BENCH_FLAGS)
 
+# Fuzzes every fuzz target in the tree for FUZZTIME each, one after the
+# other (go test fuzzes one target at a time); `make test` runs their seeds.
+FUZZTIME ?= 30s
 fuzz:
-	$(GO) test ./wire/ -run xxx -fuzz FuzzParseCommand -fuzztime 30s
-	$(GO) test ./wire/lookupv1/ -run xxx -fuzz FuzzNext -fuzztime 30s
-	$(GO) test ./cmd/to_nsq/ -run xxx -fuzz FuzzSplit -fuzztime 30s
-	$(GO) test ./cmd/nsq_to_nsq/ -run xxx -fuzz FuzzFilter -fuzztime 30s
+	@set -e; for pkg in $$($(GO) list ./...); do \
+		for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+			echo "== $$pkg $$f"; \
+			$(GO) test $$pkg -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME); \
+		done; \
+	done
 
 clean:
 	rm -rf $(BIN)

@@ -20,7 +20,7 @@ import (
 func checkpointTemplate(tb testing.TB) (dir, checkpoint string) {
 	tb.Helper()
 	dir = tb.TempDir()
-	e, err := New(Options{DataPath: dir})
+	e, err := New(restoreOptions(dir))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -47,6 +47,13 @@ func checkpointTemplate(tb testing.TB) (dir, checkpoint string) {
 		tb.Fatal(err)
 	}
 	return dir, filepath.Join(dir, "topics", "t"+topicDirSuffix, channelsDir, "c"+channelFileSuffix)
+}
+
+// restoreOptions are the engine's options for these tests: small
+// segments, so that each start (thousands when fuzzing) does not allocate
+// and prefault the default 100 MiB.
+func restoreOptions(dir string) Options {
+	return Options{DataPath: dir, MaxBytesPerFile: 64 << 10}
 }
 
 // copyTree copies the directory src into dst (which exists).
@@ -83,7 +90,7 @@ func FuzzRestoreCheckpoint(f *testing.F) {
 		if err := os.WriteFile(filepath.Join(dir, rel), checkpoint, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		e, err := New(Options{DataPath: dir})
+		e, err := New(restoreOptions(dir))
 		if err != nil {
 			t.Fatalf("the engine does not start: %v", err)
 		}
@@ -165,7 +172,7 @@ func TestRestoreSettlesGarbledCheckpoint(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(dir, rel), tc.cp, 0o600); err != nil {
 				t.Fatal(err)
 			}
-			e, err := New(Options{DataPath: dir})
+			e, err := New(restoreOptions(dir))
 			if err != nil {
 				t.Fatal(err)
 			}
