@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -234,6 +235,70 @@ func FuzzNext(f *testing.F) {
 		})
 		if !slices.Equal(split, want) {
 			t.Fatalf("split stream %q (seed %d):\n got %q\nwant %q", stream, seed, split, want)
+		}
+	})
+}
+
+// FuzzParseResponse: the responses nsqd reads from nsqlookupd, however
+// the stream arrives in pieces, are those a plain reader of sized frames
+// finds, and a size over the limit ends the stream where that reader
+// would stop.
+func FuzzParseResponse(f *testing.F) {
+	ok := AppendResponse(nil, []byte(OK))
+	f.Add(slices.Concat(ok, ok, AppendResponse(nil, []byte(`{"tcp_port":4160}`))), uint64(1))
+	f.Add(AppendResponse(nil, []byte("E_INVALID bad"))[:7], uint64(3))
+	f.Add([]byte{0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff}, uint64(5))
+	f.Add([]byte{0, 0, 0, 65}, uint64(7))
+	const max = 64
+	f.Fuzz(func(t *testing.T, stream []byte, seed uint64) {
+		// the model: read a size, then that many bytes, until the end
+		var want []string
+		wantErr := false
+		for r := bytes.NewReader(stream); ; {
+			var size int32
+			if binary.Read(r, binary.BigEndian, &size) != nil {
+				break
+			}
+			if size < 0 || size > max {
+				wantErr = true
+				break
+			}
+			b := make([]byte, size)
+			if _, err := io.ReadFull(r, b); err != nil {
+				break
+			}
+			want = append(want, string(b))
+		}
+		// pieces of pseudo-random length, parsed as they come
+		var got []string
+		gotErr := false
+		var buf []byte
+		x := seed | 1
+	feed:
+		for pos := 0; pos < len(stream); {
+			x ^= x << 13
+			x ^= x >> 7
+			x ^= x << 17
+			end := min(pos+1+int(x%9), len(stream))
+			buf, pos = append(buf, stream[pos:end]...), end
+			for {
+				data, n, err := ParseResponse(buf, max)
+				if err != nil {
+					if !errors.Is(err, ErrResponseTooLarge) {
+						t.Fatalf("error %v", err)
+					}
+					gotErr = true
+					break feed
+				}
+				if n == 0 {
+					break
+				}
+				got = append(got, string(data))
+				buf = buf[n:]
+			}
+		}
+		if !slices.Equal(got, want) || gotErr != wantErr {
+			t.Fatalf("%q: responses %q (error %v), want %q (error %v)", stream, got, gotErr, want, wantErr)
 		}
 	})
 }
