@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"math/rand/v2"
@@ -147,7 +148,9 @@ func restoreChannel(t *Topic, name string) (*Channel, error) {
 	}
 	// Positions are settled against the logs: a checkpoint whose Seg or
 	// Off contradicts a Seq (a garbled file) must not make the channel
-	// skip messages as damaged, nor read a wrong record.
+	// skip messages as damaged, nor read a wrong record. Settling reads
+	// each pending record once (its CRC); those are delivered again right
+	// after a restart, so their pages are read anyway.
 	c.mu.cursor = t.log.Settle(doc.Cursor)
 	c.mu.paused = doc.Paused
 	if err := c.openJournal(); err != nil {
@@ -159,7 +162,11 @@ func restoreChannel(t *Topic, name string) (*Channel, error) {
 		if _, dup := r.bySeq[p.Pos.Seq]; dup {
 			continue // one entry per message, whatever the file says
 		}
-		inJournal := p.JPos != nil && j != nil
+		var jpos queue.Pos
+		inJournal := false
+		if p.JPos != nil && j != nil {
+			jpos, inJournal = journalRecordOf(j, *p.JPos, p.Pos.Seq)
+		}
 		pos := p.Pos
 		if pos.Seq >= t.log.First().Seq && pos.Seq < t.log.Head().Seq {
 			pos = t.log.Settle(pos)
@@ -169,9 +176,7 @@ func restoreChannel(t *Topic, name string) (*Channel, error) {
 		slot := c.newEntryLocked(pos)
 		e := &c.mu.entries[slot]
 		e.attempts = p.Attempts
-		if inJournal {
-			e.jpos, e.inJournal = j.Settle(*p.JPos), true
-		}
+		e.jpos, e.inJournal = jpos, inJournal
 		r.add(p.Pos.Seq, slot, p.DeliverAt)
 	}
 	if j != nil {
@@ -199,14 +204,49 @@ func restoreChannel(t *Topic, name string) (*Channel, error) {
 	return c, nil
 }
 
+// journalRecordOf returns the position of the journal record of message
+// seq: jpos settled against the journal when the record there is that
+// message's, else the newest such record in the journal (a garbled
+// checkpoint); false when the journal has none.
+func journalRecordOf(j *queue.Log, jpos queue.Pos, seq uint64) (queue.Pos, bool) {
+	holds := func(p queue.Pos) bool {
+		rec, err := j.Read(p)
+		return err == nil && rec.Pos.Seq == p.Seq && len(rec.Data) >= journalHdrLen &&
+			binary.LittleEndian.Uint64(rec.Data[0:8]) == seq
+	}
+	if p := j.Settle(jpos); p.Seq < j.Head().Seq && holds(p) {
+		return p, true
+	}
+	var found queue.Pos
+	ok := false
+	for p := j.First(); p.Seq < j.Head().Seq; {
+		rec, err := j.Read(p)
+		if err != nil {
+			if rec.Next.Seq <= p.Seq {
+				break
+			}
+			p = rec.Next
+			continue
+		}
+		if holds(rec.Pos) {
+			found, ok = rec.Pos, true
+		}
+		p = rec.Next
+	}
+	return found, ok
+}
+
 // skipPendingLocked makes the cursor pass over the messages the channel
 // already holds at or beyond it (in flight, requeued or deferred), so
 // that a message never has two entries, nor its ID two deliveries in
-// flight at once.
+// flight at once. Only stored messages are skipped: a held seq at or past
+// the topic's head (a journal that outlived a lost log tail) must not
+// hide the message that will be published under it.
 func (c *Channel) skipPendingLocked() {
 	c.mu.skipSeqs = nil
+	head := c.t.log.Head().Seq
 	for i := range c.mu.entries {
-		if e := &c.mu.entries[i]; e.state != stFree && e.pos.Seq >= c.mu.cursor.Seq {
+		if e := &c.mu.entries[i]; e.state != stFree && e.pos.Seq >= c.mu.cursor.Seq && e.pos.Seq < head {
 			if c.mu.skipSeqs == nil {
 				c.mu.skipSeqs = map[uint64]struct{}{}
 			}
@@ -648,6 +688,7 @@ func (c *Channel) Empty() error {
 	}
 	c.mu.entries = c.mu.entries[:0]
 	c.mu.free = c.mu.free[:0]
+	c.mu.skipSeqs = nil
 	c.mu.inflight.Clear()
 	c.mu.deferred = queue.Heap[int32]{}
 	c.mu.ready.Reset()
@@ -698,6 +739,11 @@ func (c *Channel) depthLocked() (depth, backend int64) {
 	limit := c.t.limitSeq.Load()
 	if limit > c.mu.cursor.Seq {
 		backend = int64(limit - c.mu.cursor.Seq)
+	}
+	for seq := range c.mu.skipSeqs { // held already: counted where they are
+		if seq >= c.mu.cursor.Seq && seq < limit {
+			backend--
+		}
 	}
 	return backend + int64(c.mu.ready.Len()), backend
 }

@@ -353,9 +353,14 @@ func TestRewindKeepsHeldMessagesOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.ids = s.ids[:0]
+	sub.SetReady(0)
 	if seq, err := ch.Rewind(time.Time{}); err != nil || seq != 0 {
 		t.Fatalf("rewind: %d %v", seq, err)
 	}
+	if st := ch.Stats(false); st.Depth != 5 {
+		t.Fatalf("depth %d after the rewind, want the 5 finished ones", st.Depth)
+	}
+	sub.SetReady(2500)
 	var again []uint64
 	for _, id := range s.ids {
 		again = append(again, mustSeq(t, id[:]))

@@ -99,15 +99,18 @@ func (c *Channel) journalLocked(slot int32, at int64, payload []byte) {
 }
 
 // payloadLocked returns an entry's log payload, from the journal or the
-// topic log; false if it is gone. A journal record that is not the
-// entry's message (a garbled checkpoint) is passed over for the topic log.
+// topic log; false if it is gone. (A journal-backed entry reads only the
+// journal: the topic segments it was in may be deleted at any time.)
 func (c *Channel) payloadLocked(e *entry) ([]byte, bool) {
-	if e.inJournal && c.mu.journal != nil {
-		rec, err := c.mu.journal.Read(e.jpos)
-		if err == nil && rec.Pos.Seq == e.jpos.Seq && len(rec.Data) >= journalHdrLen &&
-			binary.LittleEndian.Uint64(rec.Data[0:8]) == e.pos.Seq {
-			return rec.Data[journalHdrLen:], true
+	if e.inJournal {
+		if c.mu.journal == nil {
+			return nil, false
 		}
+		rec, err := c.mu.journal.Read(e.jpos)
+		if err != nil || rec.Pos.Seq != e.jpos.Seq || len(rec.Data) < journalHdrLen {
+			return nil, false
+		}
+		return rec.Data[journalHdrLen:], true
 	}
 	rec, err := c.t.log.Read(e.pos)
 	if err != nil || rec.Pos.Seq != e.pos.Seq {

@@ -46,7 +46,27 @@ func checkpointTemplate(tb testing.TB) (dir, checkpoint string) {
 	if err := e.Close(); err != nil {
 		tb.Fatal(err)
 	}
-	return dir, filepath.Join(dir, "topics", "t"+topicDirSuffix, channelsDir, "c"+channelFileSuffix)
+	return dir, checkpointFile(dir)
+}
+
+// checkpointFile is channel t/c's checkpoint in the data path dir.
+func checkpointFile(dir string) string {
+	return filepath.Join(dir, "topics", "t"+topicDirSuffix, channelsDir, "c"+channelFileSuffix)
+}
+
+// readCheckpoint returns channel t/c's checkpoint in dir, raw and decoded,
+// and its path relative to dir.
+func readCheckpoint(t *testing.T, dir string) (rel string, raw []byte, doc checkpointDoc) {
+	t.Helper()
+	raw, err := os.ReadFile(checkpointFile(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	rel, _ = filepath.Rel(dir, checkpointFile(dir))
+	return rel, raw, doc
 }
 
 // restoreOptions are the engine's options for these tests: small
@@ -136,16 +156,8 @@ func (s *bodySink) Disconnect() {}
 // twice, restores as the good one: the same messages ready, the REQed one
 // still deferred with its body.
 func TestRestoreSettlesGarbledCheckpoint(t *testing.T) {
-	tmpl, cpPath := checkpointTemplate(t)
-	rel, _ := filepath.Rel(tmpl, cpPath)
-	good, err := os.ReadFile(cpPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var doc checkpointDoc
-	if err := json.Unmarshal(good, &doc); err != nil {
-		t.Fatal(err)
-	}
+	tmpl, _ := checkpointTemplate(t)
+	rel, good, doc := readCheckpoint(t, tmpl)
 	if len(doc.Pending) != 3 || doc.JournalHead == nil {
 		t.Fatalf("template checkpoint %s", good)
 	}
@@ -169,16 +181,8 @@ func TestRestoreSettlesGarbledCheckpoint(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			copyTree(t, tmpl, dir)
-			if err := os.WriteFile(filepath.Join(dir, rel), tc.cp, 0o600); err != nil {
-				t.Fatal(err)
-			}
-			e, err := New(restoreOptions(dir))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer e.Close()
 			s := &bodySink{}
-			_, ch, _ := subscribe(t, e, "t", "c", s, 100)
+			_, _, ch := restart(t, dir, rel, tc.cp, s)
 			if want := []string{"m3", "m4", "m5", "m6", "m7"}; !slices.Equal(s.bodies, want) {
 				t.Fatalf("delivered %q, want %q", s.bodies, want)
 			}
@@ -187,22 +191,132 @@ func TestRestoreSettlesGarbledCheckpoint(t *testing.T) {
 				t.Fatalf("deferred %d in flight %d, want 1 and 5", st.DeferredCount, st.InFlightCount)
 			}
 			// The deferred one keeps its body.
-			ch.mu.Lock()
-			found := 0
-			for i := range ch.mu.entries {
-				if en := &ch.mu.entries[i]; en.state == stDeferred {
-					found++
-					payload, ok := ch.payloadLocked(en)
-					_, _, body, hdrOK := decodeHeader(payload)
-					if !ok || !hdrOK || string(body) != "m2" {
-						t.Errorf("deferred entry's body %q (%v %v), want m2", body, ok, hdrOK)
-					}
-				}
-			}
-			ch.mu.Unlock()
-			if found != 1 {
-				t.Fatalf("%d deferred entries, want 1", found)
+			if got := deferredBodies(t, ch); len(got) != 1 || got[2] != "m2" {
+				t.Fatalf("deferred bodies by seq %v, want m2", got)
 			}
 		})
 	}
+}
+
+// restart opens dir again with cp as channel t/c's checkpoint (rel to
+// dir), subscribes sink at RDY 100 and returns the engine (closed when the
+// test ends), the topic and the channel.
+func restart(t *testing.T, dir, rel string, cp []byte, cons Consumer) (*Engine, *Topic, *Channel) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, rel), cp, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e, err := New(restoreOptions(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = e.Close() })
+	tp, ch, _ := subscribe(t, e, "t", "c", cons, 100)
+	return e, tp, ch
+}
+
+// deferredBodies returns the body of each deferred entry of ch, by seq.
+func deferredBodies(t *testing.T, ch *Channel) map[uint64]string {
+	t.Helper()
+	ch.mu.Lock()
+	defer ch.mu.Unlock()
+	out := map[uint64]string{}
+	for i := range ch.mu.entries {
+		if en := &ch.mu.entries[i]; en.state == stDeferred {
+			payload, ok := ch.payloadLocked(en)
+			_, _, body, hdrOK := decodeHeader(payload)
+			if !ok || !hdrOK {
+				t.Fatalf("deferred seq %d: no payload", en.pos.Seq)
+			}
+			out[en.pos.Seq] = string(body)
+		}
+	}
+	return out
+}
+
+// TestRestoreJournalPositionsChecked: journal positions that name another
+// message's journal record (swapped), or a message past the topic's head,
+// neither lose a deferred message nor hide a new one, even once the
+// topic's segments are gone.
+func TestRestoreJournalPositionsChecked(t *testing.T) {
+	dir := t.TempDir()
+	e, err := New(restoreOptions(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &sink{}
+	tp, _, sub := subscribe(t, e, "t", "c", s, 1000)
+	body := make([]byte, 1024)
+	for i := range 300 { // five 64 KiB segments
+		copy(body, fmt.Sprintf("m%03d", i))
+		if err := tp.Publish(body); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(s.ids) != 300 {
+		t.Fatalf("delivered %d", len(s.ids))
+	}
+	for i, id := range s.ids {
+		if i < 2 {
+			err = sub.Requeue(id[:], time.Hour)
+		} else {
+			err = sub.Finish(id[:])
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tp.syncStep(true); err != nil {
+		t.Fatal(err)
+	}
+	if first := tp.log.First().Seq; first < 2 {
+		t.Fatalf("the deferred messages' segment is still there (first %d)", first)
+	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	rel, good, doc := readCheckpoint(t, dir)
+	if len(doc.Pending) != 2 || doc.Pending[0].JPos == nil || doc.Pending[1].JPos == nil {
+		t.Fatalf("checkpoint %s", good)
+	}
+	pristine, err := os.MkdirTemp(t.TempDir(), "pristine")
+	if err != nil {
+		t.Fatal(err)
+	}
+	copyTree(t, dir, pristine)
+
+	t.Run("swapped", func(t *testing.T) {
+		d := doc
+		d.Pending = slices.Clone(doc.Pending)
+		d.Pending[0].JPos, d.Pending[1].JPos = d.Pending[1].JPos, d.Pending[0].JPos
+		cp, _ := json.Marshal(d)
+		run := t.TempDir()
+		copyTree(t, pristine, run)
+		_, _, ch := restart(t, run, rel, cp, &sink{})
+		got := deferredBodies(t, ch)
+		if len(got) != 2 || got[0][:4] != "m000" || got[1][:4] != "m001" {
+			t.Fatalf("deferred bodies by seq %v, want m000 and m001", got)
+		}
+	})
+	t.Run("past the head", func(t *testing.T) {
+		d := doc
+		d.Pending = slices.Clone(doc.Pending)
+		d.Pending[1].Pos.Seq = 302 // the head is 300
+		cp, _ := json.Marshal(d)
+		run := t.TempDir()
+		copyTree(t, pristine, run)
+		s := &sink{}
+		_, tp, ch := restart(t, run, rel, cp, s)
+		for range 5 {
+			if err := tp.Publish([]byte("new")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if len(s.ids) != 5 {
+			t.Fatalf("delivered %d of the 5 new messages", len(s.ids))
+		}
+		if got := deferredBodies(t, ch); got[0][:4] != "m000" {
+			t.Fatalf("deferred bodies by seq %v", got)
+		}
+	})
 }
