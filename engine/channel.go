@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"math/rand/v2"
@@ -202,38 +201,6 @@ func restoreChannel(t *Topic, name string) (*Channel, error) {
 	// cursor has not passed (and a garbled checkpoint may list any).
 	c.skipPendingLocked()
 	return c, nil
-}
-
-// journalRecordOf returns the position of the journal record of message
-// seq: jpos settled against the journal when the record there is that
-// message's, else the newest such record in the journal (a garbled
-// checkpoint); false when the journal has none.
-func journalRecordOf(j *queue.Log, jpos queue.Pos, seq uint64) (queue.Pos, bool) {
-	holds := func(p queue.Pos) bool {
-		rec, err := j.Read(p)
-		return err == nil && rec.Pos.Seq == p.Seq && len(rec.Data) >= journalHdrLen &&
-			binary.LittleEndian.Uint64(rec.Data[0:8]) == seq
-	}
-	if p := j.Settle(jpos); p.Seq < j.Head().Seq && holds(p) {
-		return p, true
-	}
-	var found queue.Pos
-	ok := false
-	for p := j.First(); p.Seq < j.Head().Seq; {
-		rec, err := j.Read(p)
-		if err != nil {
-			if rec.Next.Seq <= p.Seq {
-				break
-			}
-			p = rec.Next
-			continue
-		}
-		if holds(rec.Pos) {
-			found, ok = rec.Pos, true
-		}
-		p = rec.Next
-	}
-	return found, ok
 }
 
 // skipPendingLocked makes the cursor pass over the messages the channel

@@ -123,25 +123,9 @@ func (c *Channel) payloadLocked(e *entry) ([]byte, bool) {
 // checkpoint: each sets (or creates) a deferred entry. (The cursor skips
 // the ones it has not passed: see skipPendingLocked.)
 func (c *Channel) replayJournalLocked(from queue.Pos, r *restoring) {
-	j := c.mu.journal
-	pos := from
-	for {
-		rec, err := j.Read(pos)
-		if errors.Is(err, queue.ErrCorrupt) {
-			c.t.e.logf(LogError, "CHANNEL(%s:%s): corrupt journal record at %d, skipped", c.t.name, c.name, pos.Seq)
-			if rec.Next.Seq <= pos.Seq {
-				return
-			}
-			pos = rec.Next
-			continue
-		}
-		if err != nil {
-			return
-		}
-		pos = rec.Next
-		if len(rec.Data) < journalHdrLen {
-			continue
-		}
+	walkJournal(c.mu.journal, from, func(pos queue.Pos) {
+		c.t.e.logf(LogError, "CHANNEL(%s:%s): corrupt journal record at %d, skipped", c.t.name, c.name, pos.Seq)
+	}, func(rec queue.Record) {
 		seq := binary.LittleEndian.Uint64(rec.Data[0:8])
 		at := int64(binary.LittleEndian.Uint64(rec.Data[8:16]))
 		attempts := binary.LittleEndian.Uint16(rec.Data[16:18])
@@ -155,5 +139,54 @@ func (c *Channel) replayJournalLocked(from queue.Pos, r *restoring) {
 		e := &c.mu.entries[r.order[i]]
 		e.attempts = attempts
 		e.jpos, e.inJournal = rec.Pos, true
+	})
+}
+
+// walkJournal calls fn, in order, with each record of the journal j from
+// `from` on that holds a journal record header. A damaged record is told
+// to corrupt (nil: not told) and skipped, with what Read skips after it.
+func walkJournal(j *queue.Log, from queue.Pos, corrupt func(queue.Pos), fn func(queue.Record)) {
+	for pos := from; ; {
+		rec, err := j.Read(pos)
+		if errors.Is(err, queue.ErrCorrupt) {
+			if corrupt != nil {
+				corrupt(pos)
+			}
+			if rec.Next.Seq <= pos.Seq {
+				return
+			}
+			pos = rec.Next
+			continue
+		}
+		if err != nil {
+			return
+		}
+		pos = rec.Next
+		if len(rec.Data) >= journalHdrLen {
+			fn(rec)
+		}
 	}
+}
+
+// journalRecordOf returns the position of the journal record of message
+// seq: jpos settled against the journal when the record there is that
+// message's, else the newest such record in the journal (a garbled
+// checkpoint); false when the journal has none.
+func journalRecordOf(j *queue.Log, jpos queue.Pos, seq uint64) (queue.Pos, bool) {
+	isOf := func(rec queue.Record) bool {
+		return len(rec.Data) >= journalHdrLen && binary.LittleEndian.Uint64(rec.Data[0:8]) == seq
+	}
+	if p := j.Settle(jpos); p.Seq < j.Head().Seq {
+		if rec, err := j.Read(p); err == nil && rec.Pos == p && isOf(rec) {
+			return p, true
+		}
+	}
+	var found queue.Pos
+	ok := false
+	walkJournal(j, j.First(), nil, func(rec queue.Record) {
+		if isOf(rec) {
+			found, ok = rec.Pos, true
+		}
+	})
+	return found, ok
 }

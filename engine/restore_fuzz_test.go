@@ -105,18 +105,8 @@ func FuzzRestoreCheckpoint(f *testing.F) {
 	f.Add([]byte(`{"cursor":{"Seq":3},"pending":[{"pos":{"Seq":0},"jpos":{"Seq":5,"Seg":9,"Off":77}},{"pos":{"Seq":0},"deliver_at":-1}]}`))
 	f.Add([]byte(`{"cursor":{"Seq":8},"pending":[{"pos":{"Seq":18446744073709551615},"jpos":{"Seq":0}}],"journal_head":{"Seq":18446744073709551615}}`))
 	f.Fuzz(func(t *testing.T, checkpoint []byte) {
-		dir := t.TempDir()
-		copyTree(t, tmpl, dir)
-		if err := os.WriteFile(filepath.Join(dir, rel), checkpoint, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		e, err := New(restoreOptions(dir))
-		if err != nil {
-			t.Fatalf("the engine does not start: %v", err)
-		}
-		defer e.Close()
 		s := &sink{}
-		_, _, sub := subscribe(t, e, "t", "c", s, 100)
+		e, _, sub := restart(t, tmpl, rel, checkpoint, s)
 		seen := map[wire.MessageID]bool{}
 		for _, id := range s.ids {
 			if seen[id] {
@@ -179,10 +169,9 @@ func TestRestoreSettlesGarbledCheckpoint(t *testing.T) {
 		cp   []byte
 	}{{"good", good}, {"garbled", garbled}} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
-			copyTree(t, tmpl, dir)
 			s := &bodySink{}
-			_, _, ch := restart(t, dir, rel, tc.cp, s)
+			_, _, sub := restart(t, tmpl, rel, tc.cp, s)
+			ch := sub.Channel()
 			if want := []string{"m3", "m4", "m5", "m6", "m7"}; !slices.Equal(s.bodies, want) {
 				t.Fatalf("delivered %q, want %q", s.bodies, want)
 			}
@@ -198,21 +187,23 @@ func TestRestoreSettlesGarbledCheckpoint(t *testing.T) {
 	}
 }
 
-// restart opens dir again with cp as channel t/c's checkpoint (rel to
-// dir), subscribes sink at RDY 100 and returns the engine (closed when the
-// test ends), the topic and the channel.
-func restart(t *testing.T, dir, rel string, cp []byte, cons Consumer) (*Engine, *Topic, *Channel) {
+// restart copies the data path src to a fresh directory, makes cp channel
+// t/c's checkpoint there (rel is its path in src), starts an engine on it
+// (closed when the test ends) and subscribes cons at RDY 100.
+func restart(t *testing.T, src, rel string, cp []byte, cons Consumer) (*Engine, *Topic, *Subscription) {
 	t.Helper()
+	dir := t.TempDir()
+	copyTree(t, src, dir)
 	if err := os.WriteFile(filepath.Join(dir, rel), cp, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	e, err := New(restoreOptions(dir))
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("the engine does not start: %v", err)
 	}
 	t.Cleanup(func() { _ = e.Close() })
-	tp, ch, _ := subscribe(t, e, "t", "c", cons, 100)
-	return e, tp, ch
+	tp, _, sub := subscribe(t, e, "t", "c", cons, 100)
+	return e, tp, sub
 }
 
 // deferredBodies returns the body of each deferred entry of ch, by seq.
@@ -279,21 +270,14 @@ func TestRestoreJournalPositionsChecked(t *testing.T) {
 	if len(doc.Pending) != 2 || doc.Pending[0].JPos == nil || doc.Pending[1].JPos == nil {
 		t.Fatalf("checkpoint %s", good)
 	}
-	pristine, err := os.MkdirTemp(t.TempDir(), "pristine")
-	if err != nil {
-		t.Fatal(err)
-	}
-	copyTree(t, dir, pristine)
 
 	t.Run("swapped", func(t *testing.T) {
 		d := doc
 		d.Pending = slices.Clone(doc.Pending)
 		d.Pending[0].JPos, d.Pending[1].JPos = d.Pending[1].JPos, d.Pending[0].JPos
 		cp, _ := json.Marshal(d)
-		run := t.TempDir()
-		copyTree(t, pristine, run)
-		_, _, ch := restart(t, run, rel, cp, &sink{})
-		got := deferredBodies(t, ch)
+		_, _, sub := restart(t, dir, rel, cp, &sink{})
+		got := deferredBodies(t, sub.Channel())
 		if len(got) != 2 || got[0][:4] != "m000" || got[1][:4] != "m001" {
 			t.Fatalf("deferred bodies by seq %v, want m000 and m001", got)
 		}
@@ -303,10 +287,8 @@ func TestRestoreJournalPositionsChecked(t *testing.T) {
 		d.Pending = slices.Clone(doc.Pending)
 		d.Pending[1].Pos.Seq = 302 // the head is 300
 		cp, _ := json.Marshal(d)
-		run := t.TempDir()
-		copyTree(t, pristine, run)
 		s := &sink{}
-		_, tp, ch := restart(t, run, rel, cp, s)
+		_, tp, sub := restart(t, dir, rel, cp, s)
 		for range 5 {
 			if err := tp.Publish([]byte("new")); err != nil {
 				t.Fatal(err)
@@ -315,7 +297,7 @@ func TestRestoreJournalPositionsChecked(t *testing.T) {
 		if len(s.ids) != 5 {
 			t.Fatalf("delivered %d of the 5 new messages", len(s.ids))
 		}
-		if got := deferredBodies(t, ch); got[0][:4] != "m000" {
+		if got := deferredBodies(t, sub.Channel()); got[0][:4] != "m000" {
 			t.Fatalf("deferred bodies by seq %v", got)
 		}
 	})

@@ -599,11 +599,11 @@ func (l *Log) Seek(seq uint64) (Pos, error) {
 // Settle returns the position of the record with p.Seq, trusting p only
 // when it is that position: First() when p.Seq is below it, Head() when
 // at or beyond it, else p if record p.Seq is there (CRC checked), else
-// what Seek finds. It is for positions read back from a file (a checkpoint), whose
-// Seg and Off a garbled file may contradict: Read at such a p would skip
-// to the next segment as if the records between were damaged. Where the
-// records themselves are damaged, it returns p (reads then report the
-// damage). Same concurrency rules as Read.
+// what Seek finds. It is for positions read back from a file (a
+// checkpoint), whose Seg and Off a garbled file may contradict: Read at
+// such a p would skip to the next segment as if the records between were
+// damaged. Where the records themselves are damaged, it returns p (reads
+// then report the damage). Same concurrency rules as Read.
 func (l *Log) Settle(p Pos) Pos {
 	if first := l.First(); p.Seq < first.Seq {
 		return first
