@@ -783,9 +783,13 @@ func TestCharts(t *testing.T) {
 			Rate    float64 `json:"rate"`
 		} `json:"node_rates"`
 	}
-	if err := admintest.GetJSON(c.URL("/api/charts?topic=t&points=1"), &rates); err != nil || len(rates.NodeRates) != 4 ||
-		rates.NodeRates[0].Channel != "" || rates.NodeRates[2].Channel != "ch" || rates.NodeRates[3].Topic != "t" {
-		t.Errorf("node rates %+v %v", rates, err)
+	// (from the last sample round, which may have missed an nsqd that was
+	// slow to answer: wait for one that reached both)
+	admintest.WaitFor(t, "a rate from each nsqd", func() bool {
+		return admintest.GetJSON(c.URL("/api/charts?topic=t&points=1"), &rates) == nil && len(rates.NodeRates) == 4
+	})
+	if rates.NodeRates[0].Channel != "" || rates.NodeRates[2].Channel != "ch" || rates.NodeRates[3].Topic != "t" {
+		t.Errorf("node rates %+v", rates)
 	}
 	if doc.IntervalMS != 50 || len(doc.Times) != len(doc.Series[0].Rate) || len(doc.Times) < 3 {
 		t.Errorf("charts: interval %d, %d times, %d points", doc.IntervalMS, len(doc.Times), len(doc.Series[0].Rate))
