@@ -81,7 +81,7 @@ func TestConsumerAllocs(t *testing.T) {
 	body := NewBody(200)
 	for i := range 9 {
 		Stamp(body, int64(i), uint64(i))
-		msgs = wire.AppendMessage(msgs, wire.IDFromSeq(uint64(i)), 0, 1, body)
+		msgs = wire.AppendMessage(msgs, wire.IDFromUint64(uint64(i)), 0, 1, body)
 	}
 	msgs = wire.AppendHeartbeat(msgs)
 	c := newConn(&loopConn{pattern: msgs, left: 200000 * 234}, ConnOptions{BufferSize: 4096})

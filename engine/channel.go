@@ -50,6 +50,8 @@ type entry struct {
 	inJournal   bool // a copy lives in the journal: the topic log is not needed
 	// pubTS is the publish time, for the e2e latency at FIN.
 	pubTS int64
+	// id is the message ID while in flight (the key of Channel.mu.inflight).
+	id uint64
 }
 
 // Channel is a cursor over its topic's log plus the messages it has taken
@@ -459,11 +461,12 @@ func (c *Channel) deliverLocked(s *Subscription, slot int32, payload []byte, now
 	e.sub = s
 	e.deliveredAt = now
 	e.pubTS = ts
+	e.id = c.t.messageID(payload, e.pos.Seq)
 	c.armLocked(s, slot, now+s.msgTimeout)
-	c.mu.inflight.Put(e.pos.Seq, slot)
+	c.mu.inflight.Put(e.id, slot)
 	s.inflight++
 	s.messageCount.Add(1)
-	s.cons.SendMessage(wire.IDFromSeq(e.pos.Seq), ts, e.attempts, body)
+	s.cons.SendMessage(wire.IDFromUint64(e.id), ts, e.attempts, body)
 	if !s.touched {
 		s.touched = true
 		c.mu.touched = append(c.mu.touched, s)
@@ -575,11 +578,11 @@ func (c *Channel) dropStaleLocked(s *Subscription) {
 
 // findLocked finds the in-flight message id, which s must own.
 func (c *Channel) findLocked(s *Subscription, id []byte) (int32, error) {
-	seq, ok := wire.SeqFromID(id)
+	n, ok := wire.Uint64FromID(id)
 	if !ok {
 		return 0, ErrNotInFlight
 	}
-	slot, ok := c.mu.inflight.Get(seq)
+	slot, ok := c.mu.inflight.Get(n)
 	if !ok {
 		return 0, ErrNotInFlight
 	}
@@ -604,7 +607,7 @@ func (c *Channel) takeLocked(s *Subscription, id []byte) (int32, error) {
 // consumer's count. Its timeout item goes stale. The caller sets its
 // next state.
 func (c *Channel) landLocked(e *entry) {
-	c.mu.inflight.Delete(e.pos.Seq)
+	c.mu.inflight.Delete(e.id)
 	e.sub.inflight--
 	e.sub = nil
 }

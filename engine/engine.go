@@ -62,6 +62,11 @@ type Engine struct {
 	// never early.
 	clock atomic.Int64
 
+	// ids hands out message-ID blocks; idNode is the node ID in the top
+	// bits of every ID (msgid.go).
+	ids    *idBlocks
+	idNode uint64
+
 	syncKick chan struct{}
 	exitCh   chan struct{}
 	wg       sync.WaitGroup
@@ -87,6 +92,7 @@ func New(opts Options) (*Engine, error) {
 		startTime: time.Now(),
 		syncKick:  make(chan struct{}, 1),
 		exitCh:    make(chan struct{}),
+		idNode:    uint64(opts.NodeID) << idNodeShift,
 	}
 	empty := map[string]*Topic{}
 	e.topics.Store(&empty)
@@ -94,6 +100,10 @@ func New(opts Options) (*Engine, error) {
 		return nil, fmt.Errorf("data path: %w", err)
 	}
 	if err := e.load(); err != nil {
+		e.closeTopics(false)
+		return nil, err
+	}
+	if err := e.openIDs(); err != nil {
 		e.closeTopics(false)
 		return nil, err
 	}
@@ -134,6 +144,28 @@ func (e *Engine) load() error {
 		e.logf(LogInfo, "TOPIC(%s): restored with %d channel(s)", name, len(t.Channels()))
 	}
 	e.topics.Store(&m)
+	return nil
+}
+
+// openIDs opens the message-ID allocator above every block the restored
+// topics use, and maps the records of older data paths, which carry no ID.
+func (e *Engine) openIDs() error {
+	var floor uint64
+	for _, t := range *e.topics.Load() {
+		floor = max(floor, t.usedIDBlocks())
+	}
+	ids, err := openIDBlocks(e.opts.DataPath, floor, e.logf)
+	if err != nil {
+		return err
+	}
+	e.ids = ids
+	for _, t := range *e.topics.Load() {
+		if t.needsLegacyIDs() {
+			if err := t.mapLegacyIDs(); err != nil {
+				return fmt.Errorf("topic %s: %w", t.name, err)
+			}
+		}
+	}
 	return nil
 }
 
@@ -352,6 +384,10 @@ func (e *Engine) syncLoop() {
 		case <-e.syncKick:
 		}
 		var syncErr error
+		if err := e.ids.refill(); err != nil {
+			e.logf(LogError, "message IDs: reserving blocks failed: %s", err)
+			syncErr = fmt.Errorf("sync failed: %w", err)
+		}
 		for _, t := range *e.topics.Load() {
 			if err := t.syncStep(full); err != nil {
 				e.logf(LogError, "TOPIC(%s): sync failed: %s", t.name, err)

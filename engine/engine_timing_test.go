@@ -226,3 +226,35 @@ func BenchmarkFinish64(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkTouchRequeueFinish takes each message through the other lookups
+// by ID: delivered, touched, requeued at once (delivered again with its
+// ID), then finished; 100 in flight at a time.
+func BenchmarkTouchRequeueFinish(b *testing.B) {
+	e := newBenchEngine(b)
+	t, s, sub := subscribed(b, e, 2500)
+	body := make([]byte, 200)
+	held := make([]wire.MessageID, 0, 100)
+	b.ReportAllocs()
+	b.SetBytes(200)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := t.Publish(body); err != nil {
+			b.Fatal(err)
+		}
+		if len(s.ids) < 100 {
+			continue
+		}
+		held = append(held[:0], s.ids...)
+		s.ids = s.ids[:0]
+		for j := range held {
+			if err := sub.Touch(held[j][:]); err != nil {
+				b.Fatal(err)
+			}
+			if err := sub.Requeue(held[j][:], 0); err != nil {
+				b.Fatal(err)
+			}
+		}
+		finishAll(b, s, sub)
+	}
+}

@@ -16,6 +16,11 @@ type Options struct {
 	// working directory).
 	DataPath string
 
+	// NodeID is nsqd's --node-id, in [0, 1024): the top 10 bits of every
+	// message ID, so that nsqd with different node IDs never hand out the
+	// same ID (upstream's GUIDs carry it the same way). Default 0.
+	NodeID int64
+
 	// MemQueueSize bounds what an ephemeral topic or channel holds before it
 	// drops messages (upstream's --mem-queue-size). Durable topics keep every
 	// message on disk regardless. Default 10000.
@@ -89,6 +94,9 @@ const (
 func (o *Options) Validate() error {
 	if o.DataPath == "" {
 		o.DataPath = "."
+	}
+	if o.NodeID < 0 || o.NodeID >= 1<<idNodeBits {
+		return fmt.Errorf("node-id %d is out of range, must be in [0,%d)", o.NodeID, 1<<idNodeBits)
 	}
 	if o.MemQueueSize < 0 {
 		return errors.New("mem-queue-size must be >= 0")

@@ -34,7 +34,7 @@ func TestTimeoutQueueStaysBounded(t *testing.T) {
 	}
 	stuck := s.ids[0]
 	c.mu.Lock()
-	slot, _ := c.mu.inflight.Get(mustSeq(t, stuck[:]))
+	slot, _ := c.mu.inflight.Get(mustID(t, stuck[:]))
 	deadline := c.mu.entries[slot].deadline
 	c.mu.Unlock()
 	for i := 0; i < 20000; i++ {
@@ -93,7 +93,7 @@ func TestTimeoutPerConsumerAndTouch(t *testing.T) {
 	deadlineOf := func(id []byte) int64 {
 		c.mu.Lock()
 		defer c.mu.Unlock()
-		slot, ok := c.mu.inflight.Get(mustSeq(t, id))
+		slot, ok := c.mu.inflight.Get(mustID(t, id))
 		if !ok {
 			t.Fatalf("%s not in flight", id)
 		}
@@ -103,7 +103,7 @@ func TestTimeoutPerConsumerAndTouch(t *testing.T) {
 	deliveredAt := func(id []byte) int64 {
 		c.mu.Lock()
 		defer c.mu.Unlock()
-		slot, _ := c.mu.inflight.Get(mustSeq(t, id))
+		slot, _ := c.mu.inflight.Get(mustID(t, id))
 		return c.mu.entries[slot].deliveredAt
 	}
 	if d := f0 - deliveredAt(fast.ids[0][:]); d != int64(time.Second) {
@@ -154,9 +154,9 @@ func TestTimeoutPerConsumerAndTouch(t *testing.T) {
 	}
 }
 
-func mustSeq(t *testing.T, id []byte) uint64 {
+func mustID(t *testing.T, id []byte) uint64 {
 	t.Helper()
-	seq, ok := wire.SeqFromID(id)
+	seq, ok := wire.Uint64FromID(id)
 	if !ok {
 		t.Fatalf("bad id %q", id)
 	}

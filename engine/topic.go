@@ -18,19 +18,39 @@ import (
 )
 
 // recordHeaderLen is the engine's header inside each log record: the
-// publish timestamp (ns) and the deferred delivery time (ns, 0 = none).
-const recordHeaderLen = 16
+// publish timestamp (ns) with recordHasID set, the deferred delivery time
+// (ns, 0 = none) and the message ID (see msgid.go). Records written before
+// IDs were stored have only the first two words (legacyHeaderLen) and the
+// flag clear: a publish time is never negative, so its top bit is free.
+const (
+	recordHeaderLen = 24
+	legacyHeaderLen = 16
+	recordHasID     = 1 << 63
+)
 
 func encodeHeader(h *[recordHeaderLen]byte, ts, deliverAt int64) {
-	binary.LittleEndian.PutUint64(h[0:8], uint64(ts))
+	binary.LittleEndian.PutUint64(h[0:8], uint64(ts)|recordHasID)
 	binary.LittleEndian.PutUint64(h[8:16], uint64(deliverAt))
 }
 
+// setHeaderID puts a message ID in a header made by encodeHeader.
+func setHeaderID(h *[recordHeaderLen]byte, id uint64) {
+	binary.LittleEndian.PutUint64(h[16:24], id)
+}
+
 func decodeHeader(rec []byte) (ts, deliverAt int64, body []byte, ok bool) {
+	if len(rec) < legacyHeaderLen {
+		return 0, 0, nil, false
+	}
+	w0 := binary.LittleEndian.Uint64(rec[0:8])
+	at := int64(binary.LittleEndian.Uint64(rec[8:16]))
+	if w0&recordHasID == 0 {
+		return int64(w0), at, rec[legacyHeaderLen:], true
+	}
 	if len(rec) < recordHeaderLen {
 		return 0, 0, nil, false
 	}
-	return int64(binary.LittleEndian.Uint64(rec[0:8])), int64(binary.LittleEndian.Uint64(rec[8:16])), rec[recordHeaderLen:], true
+	return int64(w0 &^ recordHasID), at, rec[recordHeaderLen:], true
 }
 
 // skipRange is a span of the log that channels must not deliver: messages a
@@ -53,6 +73,9 @@ type Topic struct {
 	ephemeral bool
 	dir       string // "" for ephemeral topics
 	log       *queue.Log
+	// legacy maps the records written without an ID to IDs; set when the
+	// topic is opened, read-only after (msgid.go).
+	legacy *legacyIDs
 
 	// limitSeq is the first sequence channels may not read yet: the log head
 	// when unpaused, the pause point when paused.
@@ -75,6 +98,9 @@ type Topic struct {
 		sinceSync int64                 // messages appended since the last fsync
 		hdr       [recordHeaderLen]byte // scratch for record headers
 		metaDirty bool
+		// idNext is the next message ID to hand out, idLeft how many of
+		// its block are left (0: take a new block at the next append).
+		idNext, idLeft uint64
 	}
 }
 
@@ -84,6 +110,8 @@ type topicMeta struct {
 	PausePos queue.Pos   `json:"pause_pos"`
 	HoldPos  queue.Pos   `json:"hold_pos"`
 	Skips    []skipRange `json:"skips,omitempty"`
+	// LegacyIDs maps the records written without an ID (msgid.go).
+	LegacyIDs *legacyIDs `json:"legacy_ids,omitempty"`
 }
 
 const (
@@ -145,6 +173,7 @@ func (t *Topic) restore() error {
 	t.mu.paused = meta.Paused
 	t.mu.pausePos = meta.PausePos
 	t.mu.holdPos = meta.HoldPos
+	t.legacy = meta.LegacyIDs
 	skips := meta.Skips
 	t.skips.Store(&skips)
 
@@ -237,6 +266,12 @@ func (t *Topic) Put(body []byte, delay time.Duration) error {
 		return nil
 	}
 	encodeHeader(&t.mu.hdr, now, at)
+	id, err := t.nextIDLocked()
+	if err != nil {
+		t.mu.Unlock()
+		return t.e.writeFailed(t, err)
+	}
+	setHeaderID(&t.mu.hdr, id)
 	if _, err := t.log.Append(t.mu.hdr[:], body); err != nil {
 		t.mu.Unlock()
 		return t.e.writeFailed(t, err)
@@ -247,6 +282,84 @@ func (t *Topic) Put(body []byte, delay time.Duration) error {
 	t.mu.Unlock()
 	t.messageCount.Add(1)
 	t.messageBytes.Add(uint64(len(body)))
+	return nil
+}
+
+// nextIDLocked returns the ID of the message about to be appended, taking a
+// new block when the topic has none left (the first append after the topic
+// was opened, and after every 2^24 messages).
+func (t *Topic) nextIDLocked() (uint64, error) {
+	if t.mu.idLeft == 0 {
+		blk, low, err := t.e.ids.take()
+		if err != nil {
+			return 0, err
+		}
+		if low {
+			t.e.kickSync()
+		}
+		t.mu.idNext = t.e.idNode | blk<<idOffsetBits
+		t.mu.idLeft = idBlockSize
+	}
+	id := t.mu.idNext
+	t.mu.idNext++
+	t.mu.idLeft--
+	return id, nil
+}
+
+// messageID returns the ID of the record rec at seq.
+func (t *Topic) messageID(rec []byte, seq uint64) uint64 {
+	if id, ok := recordID(rec); ok {
+		return id
+	}
+	return t.legacy.id(t.e.idNode, seq)
+}
+
+// usedIDBlocks returns one past the highest ID block the topic's records
+// and legacy map are known to use (0 if none): the newest record has the
+// highest block of the log, since blocks only grow.
+func (t *Topic) usedIDBlocks() uint64 {
+	var floor uint64
+	if t.legacy != nil {
+		for _, b := range t.legacy.Blocks {
+			floor = max(floor, b+1)
+		}
+	}
+	if head := t.log.Head().Seq; head > t.log.First().Seq {
+		if p, err := t.log.Seek(head - 1); err == nil {
+			if rec, err := t.log.Read(p); err == nil {
+				if id, ok := recordID(rec.Data); ok {
+					floor = max(floor, idBlockOf(id)+1)
+				}
+			}
+		}
+	}
+	return floor
+}
+
+// needsLegacyIDs reports whether the topic holds records that may have been
+// written without an ID and has no map for them yet.
+func (t *Topic) needsLegacyIDs() bool {
+	first, head := t.log.First(), t.log.Head()
+	if t.legacy != nil || head.Seq == first.Seq {
+		return false
+	}
+	rec, err := t.log.Read(first)
+	if err != nil {
+		return true
+	}
+	_, ok := recordID(rec.Data)
+	return !ok
+}
+
+// mapLegacyIDs gives the records of the log that carry no ID blocks of
+// their own; topic.json keeps the map.
+func (t *Topic) mapLegacyIDs() error {
+	l, err := newLegacyIDs(t.e.ids, t.log.First().Seq, t.log.Head().Seq)
+	if err != nil {
+		return err
+	}
+	t.legacy = l
+	t.markMetaDirty()
 	return nil
 }
 
@@ -283,6 +396,11 @@ func (t *Topic) PutBatch(src MessageSource) error {
 		if t.dropLocked() {
 			continue
 		}
+		var id uint64
+		if id, err = t.nextIDLocked(); err != nil {
+			break
+		}
+		setHeaderID(&t.mu.hdr, id)
 		if _, err = t.log.Append(t.mu.hdr[:], body); err != nil {
 			break
 		}
@@ -549,7 +667,7 @@ func (t *Topic) syncStep(full bool) error {
 	t.mu.sinceSync = 0
 	metaDirty := t.mu.metaDirty
 	t.mu.metaDirty = false
-	meta := topicMeta{Paused: t.mu.paused, PausePos: t.mu.pausePos, HoldPos: t.mu.holdPos, Skips: *t.skips.Load()}
+	meta := topicMeta{Paused: t.mu.paused, PausePos: t.mu.pausePos, HoldPos: t.mu.holdPos, Skips: *t.skips.Load(), LegacyIDs: t.legacy}
 	noChannels := len(t.chans.Load().list) == 0
 	t.mu.Unlock()
 

@@ -14,13 +14,13 @@ func TestZeroAllocs(t *testing.T) {
 	pub := AppendPUB(nil, "topic", make([]byte, 200))
 	dpub := AppendDPUB(nil, "topic", time.Second, make([]byte, 200))
 	mpub := AppendMPUB(nil, "topic", [][]byte{make([]byte, 100), make([]byte, 10), make([]byte, 1)})
-	fin := AppendFIN(nil, IDFromSeq(77))
-	req := AppendREQ(nil, IDFromSeq(77), time.Second)
+	fin := AppendFIN(nil, IDFromUint64(77))
+	req := AppendREQ(nil, IDFromUint64(77), time.Second)
 	rdy := AppendRDY(nil, 100)
 	sub := AppendSUB(nil, "topic", "channel#ephemeral")
 	identify := AppendIdentify(nil, []byte(`{"client_id":"x"}`))
 	partial := pub[:len(pub)-1]
-	id := IDFromSeq(0xabcdef)
+	id := IDFromUint64(0xabcdef)
 	body := make([]byte, 200)
 	out := make([]byte, 0, 4096)
 	var cmd Command
@@ -51,13 +51,13 @@ func TestZeroAllocs(t *testing.T) {
 				sinkInt += len(b)
 			}
 		}},
-		{"ParseCommand FIN + ParseFIN + SeqFromID", func() {
+		{"ParseCommand FIN + ParseFIN + Uint64FromID", func() {
 			mustOK(ParseCommand(fin, &lim, &cmd))
 			id, err := ParseFIN(cmd.Params)
 			if err != nil {
 				t.Fatal(err)
 			}
-			sinkU64, sinkBool = SeqFromID(id)
+			sinkU64, sinkBool = Uint64FromID(id)
 		}},
 		{"ParseCommand REQ + ParseREQ", func() {
 			mustOK(ParseCommand(req, &lim, &cmd))
@@ -97,8 +97,8 @@ func TestZeroAllocs(t *testing.T) {
 		{"AppendHeartbeat", func() { sinkBytes = AppendHeartbeat(out[:0]) }},
 		{"AppendCloseWait", func() { sinkBytes = AppendCloseWait(out[:0]) }},
 		{"AppendErrorFrame", func() { sinkBytes = AppendErrorFrame(out[:0], &Error{Code: CodeInvalid, Desc: "x"}) }},
-		{"IDFromSeq", func() { sinkID = IDFromSeq(uint64(sinkInt)) }},
-		{"SeqFromID", func() { sinkU64, sinkBool = SeqFromID(id[:]) }},
+		{"IDFromUint64", func() { sinkID = IDFromUint64(uint64(sinkInt)) }},
+		{"Uint64FromID", func() { sinkU64, sinkBool = Uint64FromID(id[:]) }},
 		{"IsValidTopicName", func() {
 			sinkBool = IsValidTopicName(cmd.Name) || IsValidTopicName([]byte("some.topic_name-1#ephemeral"))
 		}},

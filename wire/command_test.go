@@ -46,7 +46,7 @@ func mustParse(t testing.TB, in []byte, lim *Limits) (parsed, int) {
 }
 
 func TestRoundTrips(t *testing.T) {
-	id := IDFromSeq(0xfeed)
+	id := IDFromUint64(0xfeed)
 	body := []byte("hello\nworld \x00\xff")
 	bodies := [][]byte{[]byte("a"), bytes.Repeat([]byte("b"), 100), []byte("c c\n")}
 	cases := []struct {
@@ -147,7 +147,7 @@ func TestNeedMoreSetsLine(t *testing.T) {
 // every prefix short of a whole command must ask for more, and the whole
 // command must parse as it does in one piece.
 func TestSplitStreams(t *testing.T) {
-	id := IDFromSeq(42)
+	id := IDFromUint64(42)
 	var stream []byte
 	stream = AppendIdentify(stream, []byte(`{"feature_negotiation":true}`))
 	stream = AppendSUB(stream, "t", "c#ephemeral")

@@ -7,7 +7,7 @@
 // many make up one whole command, or that more are needed; writers append to
 // a caller-owned slice (AppendX(dst, ...) []byte) so a connection can reuse
 // one output buffer. The hot paths (ParseCommand, the Parse* parameter
-// helpers, AppendFrame, AppendMessage, IDFromSeq, SeqFromID and the name
+// helpers, AppendFrame, AppendMessage, IDFromUint64, Uint64FromID and the name
 // checks) never allocate; tests prove it with testing.AllocsPerRun. Error
 // paths do allocate: they build the text the client receives.
 //

@@ -40,7 +40,7 @@ func TestFrameWriters(t *testing.T) {
 
 	// nsqd/message.go:43-69 Message.WriteTo, framed by SendMessage
 	// (protocol_v2.go:124-141).
-	id := IDFromSeq(0x1234)
+	id := IDFromUint64(0x1234)
 	var want bytes.Buffer
 	binary.Write(&want, binary.BigEndian, int64(-5))
 	binary.Write(&want, binary.BigEndian, uint16(65535))
@@ -65,7 +65,7 @@ func TestFrameWriters(t *testing.T) {
 func TestParseAndReadFrame(t *testing.T) {
 	var stream []byte
 	stream = AppendOK(stream)
-	stream = AppendMessage(stream, IDFromSeq(1), 10, 1, []byte("m"))
+	stream = AppendMessage(stream, IDFromUint64(1), 10, 1, []byte("m"))
 	stream = AppendErrorFrame(stream, ErrInvalidMessageID())
 	stream = AppendFrame(stream, FrameTypeResponse, nil)
 
@@ -73,7 +73,7 @@ func TestParseAndReadFrame(t *testing.T) {
 		typ  int32
 		data string
 	}
-	want := []frame{{0, "OK"}, {2, string(AppendMessageData(nil, IDFromSeq(1), 10, 1, []byte("m")))}, {1, "E_INVALID invalid message ID"}, {0, ""}}
+	want := []frame{{0, "OK"}, {2, string(AppendMessageData(nil, IDFromUint64(1), 10, 1, []byte("m")))}, {1, "E_INVALID invalid message ID"}, {0, ""}}
 
 	// ParseFrame: every prefix short of a frame needs more.
 	var got []frame

@@ -25,7 +25,7 @@ const goNSQIdentify = `{"client_id":"host","deflate":false,"deflate_level":6,"fe
 	`"snappy":false,"tls_v1":false,"user_agent":"go-nsq/1.1.0"}`
 
 func parseCommandSeeds() map[string][]byte {
-	id := IDFromSeq(0x5eed)
+	id := IDFromUint64(0x5eed)
 	seeds := map[string][]byte{
 		"consumer_session": func() []byte {
 			b := AppendIdentify(nil, []byte(goNSQIdentify))

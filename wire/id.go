@@ -5,8 +5,9 @@ const MsgIDLength = 16
 
 // MessageID is a message ID as sent to consumers and echoed in FIN, REQ and
 // TOUCH. Upstream treats it as 16 opaque bytes; ours are always 16 lower-case
-// hex digits encoding a 64-bit per-topic sequence number (the same shape as
-// upstream's hex-encoded GUIDs).
+// hex digits encoding a 64-bit number (the same shape as upstream's
+// hex-encoded GUIDs). How nsqd makes that number unique is the engine's
+// business (engine/msgid.go).
 type MessageID [MsgIDLength]byte
 
 const hexDigits = "0123456789abcdef"
@@ -24,20 +25,20 @@ var hexValue = func() (t [256]byte) {
 	return t
 }()
 
-// IDFromSeq returns the ID for sequence number seq: its 16 lower-case hex
-// digits, most significant first.
-func IDFromSeq(seq uint64) (id MessageID) {
+// IDFromUint64 returns the ID of the number n: its 16 lower-case hex digits,
+// most significant first.
+func IDFromUint64(n uint64) (id MessageID) {
 	for i := MsgIDLength - 1; i >= 0; i-- {
-		id[i] = hexDigits[seq&0xf]
-		seq >>= 4
+		id[i] = hexDigits[n&0xf]
+		n >>= 4
 	}
 	return id
 }
 
-// SeqFromID returns the sequence number encoded in id, the inverse of
-// IDFromSeq. ok is false unless id is exactly 16 lower-case hex digits, so
-// that every accepted ID names exactly one sequence number.
-func SeqFromID(id []byte) (seq uint64, ok bool) {
+// Uint64FromID returns the number encoded in id, the inverse of
+// IDFromUint64. ok is false unless id is exactly 16 lower-case hex digits, so
+// that every accepted ID names exactly one number.
+func Uint64FromID(id []byte) (n uint64, ok bool) {
 	if len(id) != MsgIDLength {
 		return 0, false
 	}
@@ -45,7 +46,7 @@ func SeqFromID(id []byte) (seq uint64, ok bool) {
 	for _, c := range id[:MsgIDLength] {
 		v := hexValue[c]
 		bad |= v
-		seq = seq<<4 | uint64(v&0xf)
+		n = n<<4 | uint64(v&0xf)
 	}
-	return seq, bad&0xf0 == 0
+	return n, bad&0xf0 == 0
 }

@@ -90,7 +90,7 @@ func BenchmarkParseMPUB(b *testing.B) {
 }
 
 func BenchmarkParseFIN(b *testing.B) {
-	in := AppendFIN(nil, IDFromSeq(123456789))
+	in := AppendFIN(nil, IDFromUint64(123456789))
 	var cmd Command
 	b.ReportAllocs()
 	b.SetBytes(int64(len(in)))
@@ -102,7 +102,7 @@ func BenchmarkParseFIN(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, ok := SeqFromID(id); !ok {
+		if _, ok := Uint64FromID(id); !ok {
 			b.Fatal("bad id")
 		}
 	}
@@ -112,7 +112,7 @@ func BenchmarkAppendMessage(b *testing.B) {
 	for _, size := range []int{16, 200, 4096} {
 		b.Run(fmt.Sprintf("body=%d", size), func(b *testing.B) {
 			body := bytes.Repeat([]byte("x"), size)
-			id := IDFromSeq(42)
+			id := IDFromUint64(42)
 			dst := make([]byte, 0, 64<<10)
 			b.ReportAllocs()
 			b.SetBytes(int64(FrameHeaderLen + MessageHeaderLen + size))
@@ -123,23 +123,23 @@ func BenchmarkAppendMessage(b *testing.B) {
 	}
 }
 
-func BenchmarkSeqFromID(b *testing.B) {
-	id := IDFromSeq(0x0123456789abcdef)
+func BenchmarkUint64FromID(b *testing.B) {
+	id := IDFromUint64(0x0123456789abcdef)
 	b.ReportAllocs()
 	b.SetBytes(MsgIDLength)
 	for b.Loop() {
-		if _, ok := SeqFromID(id[:]); !ok {
+		if _, ok := Uint64FromID(id[:]); !ok {
 			b.Fatal("bad id")
 		}
 	}
 }
 
-func BenchmarkIDFromSeq(b *testing.B) {
+func BenchmarkIDFromUint64(b *testing.B) {
 	b.ReportAllocs()
 	b.SetBytes(MsgIDLength)
 	var seq uint64
 	for b.Loop() {
-		sinkID = IDFromSeq(seq)
+		sinkID = IDFromUint64(seq)
 		seq++
 	}
 }

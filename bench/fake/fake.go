@@ -358,7 +358,7 @@ func (c *conn) deliver(ch *channel) {
 		c.inFlight.Add(1)
 		c.nextID++
 		_ = c.write(func(b []byte) []byte {
-			return wire.AppendMessage(b, wire.IDFromSeq(c.nextID), time.Now().UnixNano(), 1, d.body)
+			return wire.AppendMessage(b, wire.IDFromUint64(c.nextID), time.Now().UnixNano(), 1, d.body)
 		})
 	}
 }
@@ -376,7 +376,7 @@ func (c *conn) generate(size int) {
 			bench.Stamp(body, now, seq)
 			seq++
 			c.nextID++
-			c.out = wire.AppendMessage(c.out, wire.IDFromSeq(c.nextID), 0, 1, body)
+			c.out = wire.AppendMessage(c.out, wire.IDFromUint64(c.nextID), 0, 1, body)
 		}
 		c.outMu.Unlock()
 		if c.flush() != nil {

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -21,6 +22,7 @@ import (
 const (
 	childEnv     = "NSQD_TEST_CHILD_DATA"
 	childSyncEnv = "NSQD_TEST_CHILD_SYNC"
+	childNodeEnv = "NSQD_TEST_CHILD_NODE"
 )
 
 func TestMain(m *testing.M) {
@@ -42,6 +44,9 @@ func runChild(dir string) {
 	o.SyncTimeout = 200 * time.Millisecond
 	if d, err := time.ParseDuration(os.Getenv(childSyncEnv)); err == nil {
 		o.SyncTimeout = d
+	}
+	if id, err := strconv.ParseInt(os.Getenv(childNodeEnv), 10, 64); err == nil {
+		o.ID = id
 	}
 	n, err := New(o)
 	if err != nil {

@@ -116,6 +116,7 @@ func New(opts *Options) (*NSQD, error) {
 	}
 	eng, err := engine.New(engine.Options{
 		DataPath:            dataPath,
+		NodeID:              opts.ID,
 		MemQueueSize:        opts.MemQueueSize,
 		MaxBytesPerFile:     opts.MaxBytesPerFile,
 		SyncEvery:           opts.SyncEvery,
