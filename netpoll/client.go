@@ -35,11 +35,16 @@ type Client struct {
 
 	// owned by the goroutine serving the connection: its event loop, or
 	// after a TLS/snappy/deflate upgrade its reader goroutine
-	gotMagic  bool
-	cmd       wire.Command
-	sub       *engine.Subscription
-	settings  wire.ClientSettings
-	mpubIt    wire.MessageIter
+	gotMagic bool
+	cmd      wire.Command
+	sub      *engine.Subscription
+	settings wire.ClientSettings
+	mpubIt   wire.MessageIter
+	// mpubTopic is the topic of the MPUB being read, found (created if
+	// need be) once its line is in, before its body: upstream checks
+	// auth and creates the topic before it reads an MPUB's body, so the
+	// topic exists even when the body never comes or is rejected.
+	mpubTopic *engine.Topic
 	upgrade   *upgradeReq // negotiated by IDENTIFY, not yet done
 	handedOff bool        // the event loop gave the socket to a goroutine
 	tlsOn     bool
@@ -246,6 +251,40 @@ func (c *Client) closeConn() {
 	_ = c.conn.Close()
 }
 
+// cutShort is the error upstream sends when a connection's input ends
+// (EOF, a read error) with buf, the bytes received and not yet used, left
+// over: a command whose line is complete but whose body size or body is
+// not ("PUB failed to read message body" and the like; see
+// wire.IncompleteError). nil when upstream sends nothing: no command line
+// is complete, or nothing is left. A connection waiting for an auth server
+// has not run the commands in buf yet; it answers nothing either.
+func (c *Client) cutShort(buf []byte) *wire.Error {
+	if !c.gotMagic || c.auth.pending {
+		return nil
+	}
+	return wire.IncompleteError(buf, &c.srv.limits)
+}
+
+// inputEnded answers a command cut short by the end of an event-loop
+// connection's input; it runs in OnClose, before gnet closes the socket.
+// The peer may have shut down only its own side, so the socket can still
+// carry the error frame. gnet's Write makes one non-blocking write, and
+// gnet then flushes what the socket did not take with non-blocking writes
+// before it closes the descriptor, so the loop never waits: a frame the
+// socket's send buffer cannot hold (a peer that stopped reading) is lost,
+// where upstream would wait up to its write deadline.
+func (c *Client) inputEnded(buf []byte) {
+	e := c.cutShort(buf)
+	if e == nil {
+		return
+	}
+	c.sendError(e)
+	if bb := c.takeOut(); bb != nil {
+		_, _ = c.conn.Write(bb.B)
+		outPool.Put(bb)
+	}
+}
+
 func (c *Client) onClosed() {
 	c.closed.Store(true)
 	if c.sub != nil {
@@ -333,6 +372,19 @@ func (c *Client) processCommands(buf []byte) (int, int) {
 		if e := c.preBodyCheck(&c.cmd); e != nil {
 			c.sendError(e)
 			return len(buf), actClose
+		}
+		// Upstream checks an MPUB's auth and creates its topic once the
+		// line has passed its checks, before it reads the body.
+		if c.cmd.Kind == wire.CmdMPub && c.mpubTopic == nil && len(c.cmd.Params) > 0 && wire.IsValidTopicName(c.cmd.Params[0]) {
+			t, e := c.mpubPrologue(&c.cmd)
+			if e == errAuthPending {
+				return off, actNone // run this command again once the auth server answers
+			}
+			if e != nil {
+				c.sendError(e)
+				return len(buf), actClose
+			}
+			c.mpubTopic = t
 		}
 		if perr != nil {
 			c.sendError(perr)
@@ -679,16 +731,33 @@ func (c *Client) dpub(cmd *wire.Command) *wire.Error {
 	return nil
 }
 
-func (c *Client) mpub(cmd *wire.Command) *wire.Error {
+// mpubPrologue is what upstream does once an MPUB's line is read and
+// before its body: check auth, then get or create the topic.
+func (c *Client) mpubPrologue(cmd *wire.Command) (*engine.Topic, *wire.Error) {
 	if e := c.checkAuth("MPUB", cmd.Params[0], nil); e != nil {
-		return e
+		return nil, e
 	}
 	t, err := c.topic(cmd)
-	if err == nil {
-		c.mpubIt = c.cmd.Messages()
-		err = t.PutBatch(&c.mpubIt)
-		c.toNotify(t)
+	if err != nil {
+		return nil, wire.ErrMPUBFailed(err.Error())
 	}
+	return t, nil
+}
+
+// mpub appends a whole MPUB to the topic its prologue found (see
+// processCommands).
+func (c *Client) mpub(cmd *wire.Command) *wire.Error {
+	t := c.mpubTopic
+	c.mpubTopic = nil
+	if t == nil {
+		var e *wire.Error
+		if t, e = c.mpubPrologue(cmd); e != nil {
+			return e
+		}
+	}
+	c.mpubIt = c.cmd.Messages()
+	err := t.PutBatch(&c.mpubIt)
+	c.toNotify(t)
 	if err != nil {
 		return wire.ErrMPUBFailed(err.Error())
 	}

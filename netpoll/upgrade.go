@@ -259,8 +259,18 @@ func (c *Client) readLoop(u *upgraded, r io.Reader) {
 			c.notifyTopics()
 		}
 		if err != nil {
-			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+			if errors.Is(err, net.ErrClosed) {
+				return // closed here (heartbeat timeout, Disconnect, Stop)
+			}
+			if !errors.Is(err, io.EOF) {
 				c.srv.logf(engine.LogInfo, "PROTOCOL(V2): [%s] read: %s", c.remoteAddr, err)
+			}
+			// The input ended (EOF, io.ErrUnexpectedEOF in the middle of
+			// a TLS record or compressed block, a read error): answer a
+			// command it cut short, as upstream does, then close.
+			if e := c.cutShort(buf); e != nil {
+				c.sendError(e)
+				u.closeAfterWrite()
 			}
 			return
 		}
