@@ -138,7 +138,9 @@ func (c *Client) onTraffic() gnet.Action {
 		_, _ = c.conn.Discard(len(buf))
 		c.inTraffic.Store(false)
 		c.notifyTopics()
-		return c.handOff(carry)
+		req := c.upgrade
+		c.upgrade = nil
+		return c.handOff(req, carry)
 	}
 	if n > 0 {
 		_, _ = c.conn.Discard(n)
@@ -256,8 +258,8 @@ func (c *Client) closeConn() {
 // over: a command whose line is complete but whose body size or body is
 // not ("PUB failed to read message body" and the like; see
 // wire.IncompleteError). nil when upstream sends nothing: no command line
-// is complete, or nothing is left. A connection waiting for an auth server
-// has not run the commands in buf yet; it answers nothing either.
+// is complete, or nothing is left; and while an auth server is being
+// asked, as the commands in buf have not run yet (see inputEnded).
 func (c *Client) cutShort(buf []byte) *wire.Error {
 	if !c.gotMagic || c.auth.pending {
 		return nil
@@ -273,7 +275,17 @@ func (c *Client) cutShort(buf []byte) *wire.Error {
 // before it closes the descriptor, so the loop never waits: a frame the
 // socket's send buffer cannot hold (a peer that stopped reading) is lost,
 // where upstream would wait up to its write deadline.
+//
+// While an auth server is being asked, the commands in buf have not run
+// yet; upstream would wait for the answer, run them and answer each. So
+// the connection leaves the event loop as for an upgrade, with nothing to
+// upgrade (c.handedOff is then set): its reader goroutine waits for the
+// answer, runs what buf holds, and answers a command cut short as above.
 func (c *Client) inputEnded(buf []byte) {
+	if c.auth.pending && c.gotMagic {
+		c.handOff(&upgradeReq{}, append([]byte(nil), buf...))
+		return
+	}
 	e := c.cutShort(buf)
 	if e == nil {
 		return

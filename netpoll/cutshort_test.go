@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -32,8 +33,12 @@ func be32(n int) string { return string(binary.BigEndian.AppendUint32(nil, uint3
 // errFrame is the raw error frame (size, frame type 1, text).
 func errFrame(text string) string { return be32(4+len(text)) + be32(int(wire.FrameTypeError)) + text }
 
-// okFrame is the raw OK response frame.
-var okFrame = be32(6) + be32(int(wire.FrameTypeResponse)) + "OK"
+// respFrame is the raw response frame (size, frame type 0, data).
+func respFrame(data string) string {
+	return be32(4+len(data)) + be32(int(wire.FrameTypeResponse)) + data
+}
+
+var okFrame = respFrame("OK")
 
 type cutCase struct {
 	name string
@@ -135,14 +140,20 @@ func checkTopic(t *testing.T, eng *engine.Engine, topic string, want bool) {
 	}
 }
 
-func runCutCases(t *testing.T, opts Options, cases []cutCase) {
-	s, eng := startServerWith(t, opts)
+// runCutCases sends each case on a connection of its own (topic cut<i>),
+// shuts down the writing side, calls halfClosed (if any), then checks
+// what comes back before the close, the topic, and that the server
+// forgets the client.
+func runCutCases(t *testing.T, s *Server, eng *engine.Engine, cases []cutCase, halfClosed func(t *testing.T)) {
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			topic := fmt.Sprintf("cut%d", i)
 			nc := tc.send(t, s, topic)
 			if err := nc.CloseWrite(); err != nil {
 				t.Fatal(err)
+			}
+			if halfClosed != nil {
+				halfClosed(t)
 			}
 			got, err := io.ReadAll(nc)
 			if err != nil {
@@ -160,37 +171,42 @@ func runCutCases(t *testing.T, opts Options, cases []cutCase) {
 // TestCutShort: a client that shuts down its writing side in the middle of
 // a command gets upstream's error frame before the connection closes.
 func TestCutShort(t *testing.T) {
-	runCutCases(t, Options{}, cutCases)
+	s, eng := startServer(t)
+	runCutCases(t, s, eng, cutCases, nil)
 }
 
 // TestCutShortAuth: the same with AUTH enabled; an MPUB fails its auth
 // check before its body is read.
 func TestCutShortAuth(t *testing.T) {
-	runCutCases(t, Options{AuthHTTPAddresses: []string{"127.0.0.1:1"}}, cutCasesAuth)
+	s, eng := startServerWith(t, Options{AuthHTTPAddresses: []string{"127.0.0.1:1"}})
+	runCutCases(t, s, eng, cutCasesAuth, nil)
 }
 
 // TestCutShortThenClose: a client that closes outright (the error frame
-// meets a closed socket) costs nothing: each connection is forgotten and
-// the server serves the next one.
+// meets a closed socket, or a reset) costs nothing: each connection is
+// forgotten and the server serves the next one.
 func TestCutShortThenClose(t *testing.T) {
 	s, eng := startServerWith(t, Options{EventLoops: 1})
 	for round := 0; round < 3; round++ {
 		for i, tc := range cutCases {
 			nc := tc.send(t, s, fmt.Sprintf("close%d", i))
 			if round == 2 {
-				_ = nc.SetLinger(0) // the server may see a reset instead
+				_ = nc.SetLinger(0) // a reset
 			}
 			_ = nc.Close()
 		}
 	}
-	noClients(t, s)
-	checkTopic(t, eng, fmt.Sprintf("close%d", cutCaseIndex(t, "PUB body cut")), false)
-	checkTopic(t, eng, fmt.Sprintf("close%d", cutCaseIndex(t, "MPUB half size")), true)
+	// One loop takes connections in the order they came: once this one
+	// is answered, every one before it has been opened.
 	c, r := dial(t, s)
 	_, _ = c.Write([]byte("PUB after\n" + be32(2) + "ok"))
 	if ft, data := frame(t, r); ft != wire.FrameTypeResponse || string(data) != "OK" {
 		t.Fatalf("PUB: %d %q", ft, data)
 	}
+	_ = c.Close()
+	noClients(t, s)
+	checkTopic(t, eng, fmt.Sprintf("close%d", cutCaseIndex(t, "PUB body cut")), false)
+	checkTopic(t, eng, fmt.Sprintf("close%d", cutCaseIndex(t, "MPUB half size")), true)
 }
 
 // clientStream is a client's side of an upgraded connection.
@@ -289,4 +305,61 @@ func selfSignedTLS(t *testing.T) *tls.Config {
 	hs.StartTLS()
 	hs.Close()
 	return &tls.Config{Certificates: hs.TLS.Certificates}
+}
+
+// TestCutShortAuthPending: the input ends while the auth server is still
+// being asked about an AUTH the client pipelined commands behind. As
+// upstream, the AUTH is answered once the auth server has, then each
+// command received, then the one cut short.
+func TestCutShortAuthPending(t *testing.T) {
+	gate := make(chan struct{})
+	asked := make(chan struct{}, 16)
+	as := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		asked <- struct{}{}
+		select {
+		case <-gate:
+		case <-r.Context().Done():
+			return
+		}
+		_, _ = io.WriteString(w, `{"ttl":3600,"identity":"id","identity_url":"u",`+
+			`"authorizations":[{"topic":".*","channels":[".*"],"permissions":["publish","subscribe"]}]}`)
+	}))
+	t.Cleanup(as.Close)
+	s, eng := startServerWith(t, Options{AuthHTTPAddresses: []string{as.Listener.Addr().String()}})
+	authed := respFrame(`{"identity":"id","identity_url":"u","permission_count":1}`)
+	auth := "AUTH\n" + be32(3) + "sec"
+	cases := []cutCase{
+		{name: "AUTH alone", in: auth, want: authed},
+		{name: "AUTH, PUB, PUB cut", in: auth + "PUB TOPIC\n" + be32(1) + "x" + "PUB TOPIC\n" + be32(3) + "y",
+			want: authed + okFrame + errFrame("E_BAD_MESSAGE PUB failed to read message body"), topic: true},
+		{name: "AUTH, MPUB message 1 size cut", in: auth + "MPUB TOPIC\n" + be32(20) + be32(2) + be32(1) + "x",
+			want: authed + errFrame("E_BAD_MESSAGE MPUB failed to read message(1) body size"), topic: true},
+		{name: "AUTH, SUB, line cut", in: auth + "SUB TOPIC ch\nRDY", want: authed + okFrame, topic: true},
+	}
+	// The server has met the end of the input when it hands the
+	// connection to a goroutine; only then may the auth server answer.
+	handedOff := func(t *testing.T) {
+		waitFor(t, "the hand-off", func() bool {
+			cs := s.Clients()
+			return len(cs) == 1 && cs[0].up.Load() != nil
+		})
+		gate <- struct{}{}
+	}
+	runCutCases(t, s, eng, cases, handedOff)
+	t.Run("closed outright", func(t *testing.T) {
+		for len(asked) > 0 {
+			<-asked
+		}
+		nc := cases[1].send(t, s, "pending-closed")
+		<-asked             // the server has read the AUTH
+		_ = nc.SetLinger(0) // a reset: the answers meet a dead socket
+		_ = nc.Close()
+		handedOff(t)
+		noClients(t, s)
+	})
+	tp, _ := eng.ExistingTopic("cut3")
+	ch, ok := tp.ExistingChannel("ch")
+	if !ok || len(ch.Stats(true).Consumers) != 0 {
+		t.Errorf("channel after the subscriber left: %v", ok)
+	}
 }

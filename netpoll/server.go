@@ -362,6 +362,9 @@ func (s *Server) OnClose(gc gnet.Conn, err error) gnet.Action {
 		// error): answer a command it cut short, as upstream does.
 		buf, _ := gc.Peek(-1)
 		c.inputEnded(buf)
+		if c.handedOff {
+			return gnet.None // a goroutine finishes it (see inputEnded)
+		}
 	}
 	c.onClosed()
 	s.forget(c)
