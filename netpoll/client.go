@@ -47,6 +47,7 @@ type Client struct {
 	mpubTopic *engine.Topic
 	upgrade   *upgradeReq // negotiated by IDENTIFY, not yet done
 	handedOff bool        // the event loop gave the socket to a goroutine
+	unread    int         // bytes left in gnet's buffer by the last onTraffic
 	tlsOn     bool
 	auth      authClient
 	fins      *finBatch // FINs read and not yet applied (see fin)
@@ -61,6 +62,9 @@ type Client struct {
 	readyCount atomic.Int64
 	closed     atomic.Bool
 	lastRead   atomic.Int64 // unix ns of the last byte received
+	// readTimedOut: the heartbeat loop closed the connection for its
+	// silence, which ends its input as a read deadline would (see heartbeat)
+	readTimedOut atomic.Bool
 	// stalledSince is when output started queueing in gnet because the
 	// peer stopped reading (0 = it keeps up); see noteBacklog.
 	stalledSince atomic.Int64
@@ -126,10 +130,13 @@ func (c *Client) onTraffic() gnet.Action {
 	c.wakePending.Store(false)
 	action := gnet.None
 	buf, _ := c.conn.Peek(-1)
-	if len(buf) > 0 {
+	if len(buf) > c.unread {
+		// New bytes. (A wake finds only what the last call left, a
+		// command not whole yet: that is no sign of life.)
 		c.lastRead.Store(time.Now().UnixNano())
 	}
 	n, act := c.process(buf)
+	c.unread = len(buf) - n
 	switch act {
 	case actClose:
 		action = gnet.Close
@@ -282,8 +289,10 @@ func (c *Client) cutShort(buf []byte) *wire.Error {
 // upgrade (c.handedOff is then set): its reader goroutine waits for the
 // answer, runs what buf holds, and answers a command cut short as above.
 func (c *Client) inputEnded(buf []byte) {
-	if c.auth.pending && c.gotMagic {
-		c.handOff(&upgradeReq{}, append([]byte(nil), buf...))
+	if c.auth.pending {
+		if c.gotMagic && !c.readTimedOut.Load() {
+			c.handOff(&upgradeReq{}, append([]byte(nil), buf...))
+		}
 		return
 	}
 	e := c.cutShort(buf)
@@ -324,6 +333,13 @@ func (c *Client) heartbeat(now int64) {
 	c.nextBeat.Store(now + d)
 	if idle := now - c.lastRead.Load(); idle > 2*d {
 		c.srv.logf(engine.LogError, "PROTOCOL(V2): [%s] read timeout after %s", c.remoteAddr, time.Duration(idle))
+		// Upstream's read deadline ends the input: a command cut short
+		// is answered (inputEnded), then the connection closes.
+		c.readTimedOut.Store(true)
+		if u := c.up.Load(); u != nil {
+			u.expireRead()
+			return
+		}
 		c.closeConn()
 		return
 	}

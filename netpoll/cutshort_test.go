@@ -363,3 +363,60 @@ func TestCutShortAuthPending(t *testing.T) {
 		t.Errorf("channel after the subscriber left: %v", ok)
 	}
 }
+
+// TestCutShortReadTimeout: a client silent for two heartbeat intervals in
+// the middle of a command gets the same error as at the end of its input
+// (upstream's read deadline fails the read of the body), on the event
+// loop and on the goroutine path; one silent in the middle of a line gets
+// nothing. Each takes two to three seconds (the shortest heartbeat
+// interval is one second).
+func TestCutShortReadTimeout(t *testing.T) {
+	s, _ := startServerWith(t, Options{SnappyEnabled: true})
+	cases := []struct {
+		name, ident, in, want string
+	}{
+		{"PUB size cut", `{"heartbeat_interval":1000}`, "PUB t\n\x00",
+			errFrame("E_BAD_MESSAGE PUB failed to read message body size")},
+		{"line cut", `{"heartbeat_interval":1000}`, "PUB t", ""},
+		{"snappy, MPUB message 0 body cut", `{"heartbeat_interval":1000,"feature_negotiation":true,"snappy":true}`,
+			"MPUB t\n" + be32(20) + be32(2) + be32(3) + "x",
+			errFrame("E_BAD_MESSAGE MPUB failed to read message body")},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			nc := dialRaw(t, s)
+			if _, err := nc.Write([]byte(wire.MagicV2 + "IDENTIFY\n" + be32(len(tc.ident)) + tc.ident)); err != nil {
+				t.Fatal(err)
+			}
+			var r io.Reader = bufio.NewReader(nc)
+			var w flushWriter = plainWriter{nc}
+			if ft, data := frame(t, r.(*bufio.Reader)); ft != wire.FrameTypeResponse {
+				t.Fatalf("IDENTIFY: %d %q", ft, data)
+			}
+			if strings.Contains(tc.ident, "snappy") {
+				r, w = bufio.NewReader(snappy.NewReader(r)), snappy.NewBufferedWriter(nc)
+				if ft, data := frame(t, r.(*bufio.Reader)); ft != wire.FrameTypeResponse || string(data) != "OK" {
+					t.Fatalf("snappy: %d %q", ft, data)
+				}
+			}
+			if _, err := w.Write([]byte(tc.in)); err != nil {
+				t.Fatal(err)
+			}
+			if err := w.Flush(); err != nil {
+				t.Fatal(err)
+			}
+			got, err := io.ReadAll(r)
+			if err != nil {
+				t.Fatalf("read: %v (after %q)", err, got)
+			}
+			hb := respFrame("_heartbeat_")
+			for strings.HasPrefix(string(got), hb) {
+				got = got[len(hb):]
+			}
+			if string(got) != tc.want {
+				t.Errorf("got  %q\nwant %q", got, tc.want)
+			}
+		})
+	}
+}

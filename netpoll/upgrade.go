@@ -79,6 +79,21 @@ func (u *upgraded) close() {
 	}
 }
 
+// expireRead ends the reader's input as upstream's read deadline would:
+// its reader answers a command cut short and closes. Before the reader has
+// the socket, it just closes.
+func (u *upgraded) expireRead() {
+	u.mu.Lock()
+	nc := u.nc
+	if nc == nil {
+		u.closed = true
+	}
+	u.mu.Unlock()
+	if nc != nil {
+		_ = nc.SetReadDeadline(time.Unix(1, 0))
+	}
+}
+
 // closeAfterWrite asks the writer to write what is pending, then close.
 func (u *upgraded) closeAfterWrite() {
 	u.mu.Lock()
