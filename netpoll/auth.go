@@ -99,6 +99,9 @@ type authClient struct {
 	isCmd   bool // it answers an AUTH command (else it refreshes)
 	fatal   *wire.Error
 	result  atomic.Pointer[authResult]
+	// ready is closed once the outstanding query's result is stored; a
+	// connection handed off while pending waits on it (see inputEnded)
+	ready chan struct{}
 }
 
 func (a *authClient) hasAuthorizations() bool {
@@ -167,9 +170,12 @@ func (c *Client) queryAuth(isCmd bool) *wire.Error {
 	}
 	c.auth.pending = true
 	c.auth.isCmd = isCmd
+	ready := make(chan struct{})
+	c.auth.ready = ready
 	go func() {
 		st, err := c.srv.queryAuthServers(q)
 		c.auth.result.Store(&authResult{state: st, err: err})
+		close(ready)
 		_ = c.conn.Wake(nil)
 	}()
 	if isCmd {

@@ -35,13 +35,19 @@ type Client struct {
 
 	// owned by the goroutine serving the connection: its event loop, or
 	// after a TLS/snappy/deflate upgrade its reader goroutine
-	gotMagic  bool
-	cmd       wire.Command
-	sub       *engine.Subscription
-	settings  wire.ClientSettings
-	mpubIt    wire.MessageIter
+	gotMagic bool
+	cmd      wire.Command
+	sub      *engine.Subscription
+	settings wire.ClientSettings
+	mpubIt   wire.MessageIter
+	// mpubTopic is the topic of the MPUB being read, found (created if
+	// need be) once its line is in, before its body: upstream checks
+	// auth and creates the topic before it reads an MPUB's body, so the
+	// topic exists even when the body never comes or is rejected.
+	mpubTopic *engine.Topic
 	upgrade   *upgradeReq // negotiated by IDENTIFY, not yet done
 	handedOff bool        // the event loop gave the socket to a goroutine
+	unread    int         // bytes left in gnet's buffer by the last onTraffic
 	tlsOn     bool
 	auth      authClient
 	fins      *finBatch // FINs read and not yet applied (see fin)
@@ -56,6 +62,9 @@ type Client struct {
 	readyCount atomic.Int64
 	closed     atomic.Bool
 	lastRead   atomic.Int64 // unix ns of the last byte received
+	// readTimedOut: the heartbeat loop closed the connection for its
+	// silence, which ends its input as a read deadline would (see heartbeat)
+	readTimedOut atomic.Bool
 	// stalledSince is when output started queueing in gnet because the
 	// peer stopped reading (0 = it keeps up); see noteBacklog.
 	stalledSince atomic.Int64
@@ -121,10 +130,13 @@ func (c *Client) onTraffic() gnet.Action {
 	c.wakePending.Store(false)
 	action := gnet.None
 	buf, _ := c.conn.Peek(-1)
-	if len(buf) > 0 {
+	if len(buf) > c.unread {
+		// New bytes. (A wake finds only what the last call left, a
+		// command not whole yet: that is no sign of life.)
 		c.lastRead.Store(time.Now().UnixNano())
 	}
 	n, act := c.process(buf)
+	c.unread = len(buf) - n
 	switch act {
 	case actClose:
 		action = gnet.Close
@@ -133,7 +145,9 @@ func (c *Client) onTraffic() gnet.Action {
 		_, _ = c.conn.Discard(len(buf))
 		c.inTraffic.Store(false)
 		c.notifyTopics()
-		return c.handOff(carry)
+		req := c.upgrade
+		c.upgrade = nil
+		return c.handOff(req, carry)
 	}
 	if n > 0 {
 		_, _ = c.conn.Discard(n)
@@ -246,6 +260,52 @@ func (c *Client) closeConn() {
 	_ = c.conn.Close()
 }
 
+// cutShort is the error upstream sends when a connection's input ends
+// (EOF, a read error) with buf, the bytes received and not yet used, left
+// over: a command whose line is complete but whose body size or body is
+// not ("PUB failed to read message body" and the like; see
+// wire.IncompleteError). nil when upstream sends nothing: no command line
+// is complete, or nothing is left; and while an auth server is being
+// asked, as the commands in buf have not run yet (see inputEnded).
+func (c *Client) cutShort(buf []byte) *wire.Error {
+	if !c.gotMagic || c.auth.pending {
+		return nil
+	}
+	return wire.IncompleteError(buf, &c.srv.limits)
+}
+
+// inputEnded answers a command cut short by the end of an event-loop
+// connection's input; it runs in OnClose, before gnet closes the socket.
+// The peer may have shut down only its own side, so the socket can still
+// carry the error frame. gnet's Write makes one non-blocking write, and
+// gnet then flushes what the socket did not take with non-blocking writes
+// before it closes the descriptor, so the loop never waits: a frame the
+// socket's send buffer cannot hold (a peer that stopped reading) is lost,
+// where upstream would wait up to its write deadline.
+//
+// While an auth server is being asked, the commands in buf have not run
+// yet; upstream would wait for the answer, run them and answer each. So
+// the connection leaves the event loop as for an upgrade, with nothing to
+// upgrade (c.handedOff is then set): its reader goroutine waits for the
+// answer, runs what buf holds, and answers a command cut short as above.
+func (c *Client) inputEnded(buf []byte) {
+	if c.auth.pending {
+		if c.gotMagic && !c.readTimedOut.Load() {
+			c.handOff(&upgradeReq{}, append([]byte(nil), buf...))
+		}
+		return
+	}
+	e := c.cutShort(buf)
+	if e == nil {
+		return
+	}
+	c.sendError(e)
+	if bb := c.takeOut(); bb != nil {
+		_, _ = c.conn.Write(bb.B)
+		outPool.Put(bb)
+	}
+}
+
 func (c *Client) onClosed() {
 	c.closed.Store(true)
 	if c.sub != nil {
@@ -273,6 +333,13 @@ func (c *Client) heartbeat(now int64) {
 	c.nextBeat.Store(now + d)
 	if idle := now - c.lastRead.Load(); idle > 2*d {
 		c.srv.logf(engine.LogError, "PROTOCOL(V2): [%s] read timeout after %s", c.remoteAddr, time.Duration(idle))
+		// Upstream's read deadline ends the input: a command cut short
+		// is answered (inputEnded), then the connection closes.
+		c.readTimedOut.Store(true)
+		if u := c.up.Load(); u != nil {
+			u.expireRead()
+			return
+		}
 		c.closeConn()
 		return
 	}
@@ -333,6 +400,19 @@ func (c *Client) processCommands(buf []byte) (int, int) {
 		if e := c.preBodyCheck(&c.cmd); e != nil {
 			c.sendError(e)
 			return len(buf), actClose
+		}
+		// Upstream checks an MPUB's auth and creates its topic once the
+		// line has passed its checks, before it reads the body.
+		if c.cmd.Kind == wire.CmdMPub && c.mpubTopic == nil && len(c.cmd.Params) > 0 && wire.IsValidTopicName(c.cmd.Params[0]) {
+			t, e := c.mpubPrologue(&c.cmd)
+			if e == errAuthPending {
+				return off, actNone // run this command again once the auth server answers
+			}
+			if e != nil {
+				c.sendError(e)
+				return len(buf), actClose
+			}
+			c.mpubTopic = t
 		}
 		if perr != nil {
 			c.sendError(perr)
@@ -679,16 +759,33 @@ func (c *Client) dpub(cmd *wire.Command) *wire.Error {
 	return nil
 }
 
-func (c *Client) mpub(cmd *wire.Command) *wire.Error {
+// mpubPrologue is what upstream does once an MPUB's line is read and
+// before its body: check auth, then get or create the topic.
+func (c *Client) mpubPrologue(cmd *wire.Command) (*engine.Topic, *wire.Error) {
 	if e := c.checkAuth("MPUB", cmd.Params[0], nil); e != nil {
-		return e
+		return nil, e
 	}
 	t, err := c.topic(cmd)
-	if err == nil {
-		c.mpubIt = c.cmd.Messages()
-		err = t.PutBatch(&c.mpubIt)
-		c.toNotify(t)
+	if err != nil {
+		return nil, wire.ErrMPUBFailed(err.Error())
 	}
+	return t, nil
+}
+
+// mpub appends a whole MPUB to the topic its prologue found (see
+// processCommands).
+func (c *Client) mpub(cmd *wire.Command) *wire.Error {
+	t := c.mpubTopic
+	c.mpubTopic = nil
+	if t == nil {
+		var e *wire.Error
+		if t, e = c.mpubPrologue(cmd); e != nil {
+			return e
+		}
+	}
+	c.mpubIt = c.cmd.Messages()
+	err := t.PutBatch(&c.mpubIt)
+	c.toNotify(t)
 	if err != nil {
 		return wire.ErrMPUBFailed(err.Error())
 	}

@@ -357,6 +357,16 @@ func (s *Server) OnClose(gc gnet.Conn, err error) gnet.Action {
 	if c.handedOff {
 		return gnet.None // goroutines serve it now; they clean up
 	}
+	if err != nil || c.readTimedOut.Load() {
+		// The input ended (EOF after the peer's shutdown or close, a read
+		// error, the read timeout): answer a command it cut short, as
+		// upstream does.
+		buf, _ := gc.Peek(-1)
+		c.inputEnded(buf)
+		if c.handedOff {
+			return gnet.None // a goroutine finishes it (see inputEnded)
+		}
+	}
 	c.onClosed()
 	s.forget(c)
 	if err != nil {

@@ -14,12 +14,18 @@ import (
 
 // startServer runs the TCP server over a fresh engine on 127.0.0.1:0.
 func startServer(t *testing.T) (*Server, *engine.Engine) {
+	return startServerWith(t, Options{})
+}
+
+// startServerWith is startServer with options (Address is set).
+func startServerWith(t *testing.T, opts Options) (*Server, *engine.Engine) {
 	t.Helper()
 	eng, err := engine.New(engine.Options{DataPath: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := New(Options{Address: "127.0.0.1:0"}, eng)
+	opts.Address = "127.0.0.1:0"
+	s := New(opts, eng)
 	if err := s.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +38,9 @@ func startServer(t *testing.T) (*Server, *engine.Engine) {
 	return s, eng
 }
 
-func dial(t *testing.T, s *Server) (net.Conn, *bufio.Reader) {
+// dialRaw connects to s, with a 10s deadline; the connection is closed
+// when the test ends.
+func dialRaw(t *testing.T, s *Server) *net.TCPConn {
 	t.Helper()
 	c, err := net.Dial("tcp", s.Addr().String())
 	if err != nil {
@@ -40,10 +48,29 @@ func dial(t *testing.T, s *Server) (net.Conn, *bufio.Reader) {
 	}
 	t.Cleanup(func() { c.Close() })
 	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	return c.(*net.TCPConn)
+}
+
+// dial connects to s and sends the magic.
+func dial(t *testing.T, s *Server) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	c := dialRaw(t, s)
 	if _, err := c.Write([]byte(wire.MagicV2)); err != nil {
 		t.Fatal(err)
 	}
 	return c, bufio.NewReader(c)
+}
+
+// waitFor polls cond until it holds, or fails the test after 10s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 func frame(t *testing.T, r *bufio.Reader) (int32, []byte) {
@@ -83,17 +110,10 @@ func TestPublishSubscribeFinish(t *testing.T) {
 	_, _ = sub.Write([]byte("FIN " + string(m.ID[:]) + "\n"))
 	tp, _ := eng.ExistingTopic("np")
 	ch, _ := tp.ExistingChannel("ch")
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	waitFor(t, "the FIN", func() bool {
 		st := ch.Stats(true)
-		if st.InFlightCount == 0 && len(st.Consumers) == 1 && st.Consumers[0].FinishCount == 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("channel after FIN: %+v", st)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return st.InFlightCount == 0 && len(st.Consumers) == 1 && st.Consumers[0].FinishCount == 1
+	})
 	var subscribed, published int
 	for _, c := range s.Clients() {
 		in := c.Info()
@@ -112,12 +132,7 @@ func TestPublishSubscribeFinish(t *testing.T) {
 // TestBadMagic: anything but "  V2" gets E_BAD_PROTOCOL and the door.
 func TestBadMagic(t *testing.T) {
 	s, _ := startServer(t)
-	c, err := net.Dial("tcp", s.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	c := dialRaw(t, s)
 	_, _ = c.Write([]byte("  V1"))
 	r := bufio.NewReader(c)
 	if ft, data := frame(t, r); ft != wire.FrameTypeError || string(data) != "E_BAD_PROTOCOL" {

@@ -31,6 +31,11 @@ import (
 // goroutine writes the client's output whenever Flush kicks it. The
 // engine sees no difference: it calls the same Client methods.
 //
+// A connection whose input ends while an auth server is being asked (see
+// Client.inputEnded) leaves the event loop the same way, with nothing to
+// upgrade: its reader waits for the answer, runs the commands received,
+// then meets the end of the input.
+//
 // Ordering at the switch: the loop stops parsing right after the IDENTIFY
 // that negotiated the upgrade, so every later byte goes through the
 // reader, after the upgrade, in order; output pending at the switch is
@@ -74,6 +79,21 @@ func (u *upgraded) close() {
 	}
 }
 
+// expireRead ends the reader's input as upstream's read deadline would:
+// its reader answers a command cut short and closes. Before the reader has
+// the socket, it just closes.
+func (u *upgraded) expireRead() {
+	u.mu.Lock()
+	nc := u.nc
+	if nc == nil {
+		u.closed = true
+	}
+	u.mu.Unlock()
+	if nc != nil {
+		_ = nc.SetReadDeadline(time.Unix(1, 0))
+	}
+}
+
 // closeAfterWrite asks the writer to write what is pending, then close.
 func (u *upgraded) closeAfterWrite() {
 	u.mu.Lock()
@@ -82,10 +102,9 @@ func (u *upgraded) closeAfterWrite() {
 	u.kick()
 }
 
-// handOff moves the connection off the event loop (event loop only).
-func (c *Client) handOff(carry []byte) gnet.Action {
-	req := c.upgrade
-	c.upgrade = nil
+// handOff moves the connection off the event loop (event loop only): to
+// perform the upgrades req asks for, or none.
+func (c *Client) handOff(req *upgradeReq, carry []byte) gnet.Action {
 	if c.conn.OutboundBuffered() > 0 {
 		_ = c.conn.Flush()
 	}
@@ -93,7 +112,7 @@ func (c *Client) handOff(carry []byte) gnet.Action {
 		// Earlier output is still queued in gnet; it would be written
 		// after the upgrade began. Only a client that pipelined far
 		// ahead without reading can get here.
-		c.srv.logf(engine.LogError, "PROTOCOL(V2): [%s] cannot upgrade with unsent output", c.remoteAddr)
+		c.srv.logf(engine.LogError, "PROTOCOL(V2): [%s] cannot leave the event loop with unsent output", c.remoteAddr)
 		return gnet.Close
 	}
 	fd, err := c.conn.Dup()
@@ -242,6 +261,11 @@ func (c *Client) readLoop(u *upgraded, r io.Reader) {
 		}
 		n, err := r.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
+		if c.auth.pending {
+			// asked on the event loop, which then handed the
+			// connection off (inputEnded)
+			<-c.auth.ready
+		}
 		if n > 0 || c.auth.pending {
 			if n > 0 {
 				c.lastRead.Store(time.Now().UnixNano())
@@ -259,8 +283,18 @@ func (c *Client) readLoop(u *upgraded, r io.Reader) {
 			c.notifyTopics()
 		}
 		if err != nil {
-			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+			if errors.Is(err, net.ErrClosed) {
+				return // closed here (heartbeat timeout, Disconnect, Stop)
+			}
+			if !errors.Is(err, io.EOF) {
 				c.srv.logf(engine.LogInfo, "PROTOCOL(V2): [%s] read: %s", c.remoteAddr, err)
+			}
+			// The input ended (EOF, io.ErrUnexpectedEOF in the middle of
+			// a TLS record or compressed block, a read error): answer a
+			// command it cut short, as upstream does, then close.
+			if e := c.cutShort(buf); e != nil {
+				c.sendError(e)
+				u.closeAfterWrite()
 			}
 			return
 		}
