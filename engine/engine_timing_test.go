@@ -173,7 +173,7 @@ func fanoutDeep(b *testing.B, per int) {
 		if per == 1 {
 			_ = t.Publish(body)
 		} else {
-			_ = t.Put(body, 0)
+			_, _ = t.Put(body, 0)
 			if i%per != per-1 {
 				continue
 			}

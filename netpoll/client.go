@@ -48,6 +48,16 @@ type Client struct {
 	// notify are the topics this read published to, to deliver from once
 	// the answers are written (see notifyTopics).
 	notify []*engine.Topic
+	// ack is a publish whose OK waits for its topic's sync (ackPublish):
+	// the connection runs no further command until syncW is woken.
+	ack struct {
+		pending bool
+		kind    wire.CommandKind
+	}
+	syncW engine.SyncWaiter // preallocated: parking allocates nothing
+
+	// syncDone is set by syncW's Wake (the topic's committer goroutine).
+	syncDone atomic.Bool
 
 	// up is set once the connection is served by goroutines (upgraded).
 	up atomic.Pointer[upgraded]
@@ -107,7 +117,15 @@ func newClient(s *Server, gc gnet.Conn) *Client {
 	c.info.clientID, c.info.hostname = host, host
 	c.lastRead.Store(c.connectTime.UnixNano())
 	c.resetHeartbeat(c.settings.HeartbeatInterval)
+	c.syncW.Wake = c.syncWoken
 	return c
+}
+
+// syncWoken is syncW's Wake: the publish the connection waits for is
+// durable (or failed); its loop sends the answer and goes on.
+func (c *Client) syncWoken() {
+	c.syncDone.Store(true)
+	_ = c.conn.Wake(nil)
 }
 
 // ID is the server-unique client id.
@@ -293,8 +311,8 @@ const (
 )
 
 // process runs every complete command in buf and returns the bytes used.
-// It stops early while an AUTH query is outstanding, and after an IDENTIFY
-// that negotiated an upgrade.
+// It stops early while an AUTH query is outstanding or a publish waits for
+// its sync, and after an IDENTIFY that negotiated an upgrade.
 func (c *Client) process(buf []byte) (int, int) {
 	n, act := c.processCommands(buf)
 	c.flushFins()
@@ -310,6 +328,17 @@ func (c *Client) processCommands(buf []byte) (int, int) {
 			c.sendError(c.auth.fatal)
 			return len(buf), actClose
 		}
+	}
+	if c.ack.pending {
+		if !c.syncDone.Load() {
+			return 0, actNone // the sync has not completed yet
+		}
+		c.ack.pending = false
+		if err := c.syncW.Err(); err != nil {
+			c.sendError(publishFailed(c.ack.kind, err))
+			return len(buf), actClose
+		}
+		c.appendOut(wire.AppendOK)
 	}
 	off := 0
 	if !c.gotMagic {
@@ -358,7 +387,7 @@ func (c *Client) processCommands(buf []byte) (int, int) {
 		if c.upgrade != nil {
 			return off, actUpgrade
 		}
-		if c.auth.pending {
+		if c.auth.pending || c.ack.pending {
 			return off, actNone
 		}
 	}
@@ -650,16 +679,16 @@ func (c *Client) pub(cmd *wire.Command) *wire.Error {
 		return e
 	}
 	t, err := c.topic(cmd)
+	var tk engine.Ticket
 	if err == nil {
-		err = t.Put(cmd.Body, 0)
+		tk, err = t.Put(cmd.Body, 0)
 		c.toNotify(t)
 	}
 	if err != nil {
 		return wire.ErrPUBFailed(err.Error())
 	}
 	c.published(cmd.Params[0], 1)
-	c.appendOut(wire.AppendOK)
-	return nil
+	return c.ackPublish(t, tk, wire.CmdPub)
 }
 
 func (c *Client) dpub(cmd *wire.Command) *wire.Error {
@@ -667,16 +696,16 @@ func (c *Client) dpub(cmd *wire.Command) *wire.Error {
 		return e
 	}
 	t, err := c.topic(cmd)
+	var tk engine.Ticket
 	if err == nil {
-		err = t.Put(cmd.Body, cmd.Defer)
+		tk, err = t.Put(cmd.Body, cmd.Defer)
 		c.toNotify(t)
 	}
 	if err != nil {
 		return wire.ErrDPUBFailed(err.Error())
 	}
 	c.published(cmd.Params[0], 1)
-	c.appendOut(wire.AppendOK)
-	return nil
+	return c.ackPublish(t, tk, wire.CmdDPub)
 }
 
 func (c *Client) mpub(cmd *wire.Command) *wire.Error {
@@ -684,17 +713,56 @@ func (c *Client) mpub(cmd *wire.Command) *wire.Error {
 		return e
 	}
 	t, err := c.topic(cmd)
+	var tk engine.Ticket
 	if err == nil {
 		c.mpubIt = c.cmd.Messages()
-		err = t.PutBatch(&c.mpubIt)
+		tk, err = t.PutBatch(&c.mpubIt)
 		c.toNotify(t)
 	}
 	if err != nil {
 		return wire.ErrMPUBFailed(err.Error())
 	}
 	c.published(cmd.Params[0], uint64(cmd.NumMessages))
+	return c.ackPublish(t, tk, wire.CmdMPub)
+}
+
+// ackPublish answers a publish that is in t's log: OK at once, or once the
+// topic's sync covers ticket tk (the --sync-every rule; see engine's
+// durable.go). On an event loop the connection parks like a pending AUTH:
+// it runs no further command (so answers stay in order) until the sync's
+// completion wakes the loop, which then sends OK (processCommands); no
+// disk wait ever happens on the loop. An upgraded connection's goroutine
+// simply blocks.
+func (c *Client) ackPublish(t *engine.Topic, tk engine.Ticket, kind wire.CommandKind) *wire.Error {
+	if tk != 0 {
+		if c.up.Load() != nil {
+			if err := t.WaitDurable(tk); err != nil {
+				return publishFailed(kind, err)
+			}
+		} else {
+			c.syncDone.Store(false)
+			if t.Await(tk, &c.syncW) {
+				c.ack.pending, c.ack.kind = true, kind
+				return nil
+			}
+			if err := c.syncW.Err(); err != nil {
+				return publishFailed(kind, err)
+			}
+		}
+	}
 	c.appendOut(wire.AppendOK)
 	return nil
+}
+
+// publishFailed is the fatal error of a publish whose log failed to sync.
+func publishFailed(kind wire.CommandKind, err error) *wire.Error {
+	switch kind {
+	case wire.CmdMPub:
+		return wire.ErrMPUBFailed(err.Error())
+	case wire.CmdDPub:
+		return wire.ErrDPUBFailed(err.Error())
+	}
+	return wire.ErrPUBFailed(err.Error())
 }
 
 // toNotify remembers that this read published to t.
