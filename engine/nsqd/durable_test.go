@@ -12,7 +12,8 @@ import (
 // TestSyncEveryOne: with --sync-every=1 every OK waits for a sync, and the
 // answers of pipelined commands still come in order: three publishes to two
 // topics written in one go get three OKs, then the (fatal) error of the
-// command after them; concurrent producers, one of them on a deflate
+// command after them; so do 21 publishes to one topic (which share syncs)
+// and an invalid one behind them; concurrent producers, one of them on a deflate
 // stream (the goroutine path), and HTTP /pub and /mpub all get their
 // answers, and every message is in its topic.
 func TestSyncEveryOne(t *testing.T) {
@@ -41,6 +42,22 @@ func TestSyncEveryOne(t *testing.T) {
 		rc.expectResponse("OK")
 	}
 	rc.expectError("E_INVALID cannot RDY in current state")
+	rc.expectClosed()
+
+	// A pipeline of publishes to one topic runs behind the first one's
+	// wait and shares its sync; an error behind them comes after their OKs.
+	rc = dialRaw(t, n)
+	b = b[:0]
+	for i := 0; i < 20; i++ {
+		pub("PUB durable_d", []byte(fmt.Sprint(i)))
+	}
+	pub("MPUB durable_d", mpub)
+	pub("PUB durable_d", nil)
+	rc.write(b)
+	for i := 0; i < 21; i++ {
+		rc.expectResponse("OK")
+	}
+	rc.expectError("E_BAD_MESSAGE PUB invalid message body size 0")
 	rc.expectClosed()
 
 	var wg sync.WaitGroup
@@ -74,7 +91,7 @@ func TestSyncEveryOne(t *testing.T) {
 	if code, body := httpPost(t, n, "/mpub?topic=durable_c", "x\ny"); code != 200 || body != "OK" {
 		t.Fatalf("/mpub: %d %s", code, body)
 	}
-	want := map[string]uint64{"durable_a": 2, "durable_b": 2, "durable_c": producers*each + 3}
+	want := map[string]uint64{"durable_a": 2, "durable_b": 2, "durable_c": producers*each + 3, "durable_d": 22}
 	for _, tp := range getStats(t, n).Topics {
 		if w, ok := want[tp.TopicName]; ok && tp.MessageCount != w {
 			t.Errorf("%s: %d messages, want %d", tp.TopicName, tp.MessageCount, w)
