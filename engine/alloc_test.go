@@ -59,3 +59,43 @@ func checkSteadyStateAllocs(t *testing.T, e *Engine) *Topic {
 	t.Fatalf("publish+deliver+finish of 50 messages: %v allocations, want 0", n)
 	return tp
 }
+
+// TestGroupCommitAllocs: with SyncEvery=1 every publish waits for a sync of
+// the log (the committer goroutine's msync, then the wake-up); neither the
+// wait nor the sync allocates once warmed up.
+func TestGroupCommitAllocs(t *testing.T) {
+	e, err := New(Options{DataPath: t.TempDir(), SyncTimeout: time.Hour, SyncEvery: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	tp, err := e.GetTopic("durable")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := make([]byte, 100)
+	var w SyncWaiter
+	woken := make(chan struct{}, 1)
+	w.Wake = func() { woken <- struct{}{} }
+	publish := func() {
+		if err := tp.Publish(body); err != nil {
+			t.Fatal(err)
+		}
+		tk, err := tp.Put(body, 0) // as the TCP layer: Await, woken later
+		if err != nil || tk == 0 {
+			t.Fatalf("Put with SyncEvery=1: ticket %d, %v", tk, err)
+		}
+		if tp.Await(tk, &w) {
+			<-woken
+		}
+		if w.Err() != nil {
+			t.Fatal(w.Err())
+		}
+	}
+	for i := 0; i < 100; i++ {
+		publish()
+	}
+	if n := testing.AllocsPerRun(200, publish); n != 0 {
+		t.Fatalf("%.1f allocs per publish waiting for its sync, want 0", n)
+	}
+}

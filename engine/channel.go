@@ -128,7 +128,7 @@ func restoreChannel(t *Topic, name string) (*Channel, error) {
 	c.baseSeq = t.log.Head().Seq
 	c.mu.isNew = false
 	var doc checkpointDoc
-	b, err := os.ReadFile(c.file)
+	b, err := queue.ReadFileFS(t.e.fs, c.file)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 		// Created, then a crash before its first checkpoint: deliver
@@ -783,7 +783,7 @@ func (c *Channel) checkpoint() error {
 	if err != nil {
 		return err
 	}
-	if err := queue.WriteFileAtomic(c.file, b); err != nil {
+	if err := queue.WriteFileAtomicFS(c.t.e.fs, c.file, b); err != nil {
 		c.mu.Lock()
 		c.mu.isNew = true
 		c.mu.Unlock()
@@ -819,13 +819,13 @@ func (c *Channel) close(del bool) error {
 	if j != nil {
 		if del {
 			_ = j.Remove()
-			_ = os.RemoveAll(c.journalDir())
+			_ = c.t.e.fs.RemoveAll(c.journalDir())
 		} else {
 			_ = j.Close()
 		}
 	}
 	if del && c.file != "" {
-		if err := os.Remove(c.file); err != nil && !errors.Is(err, os.ErrNotExist) {
+		if err := c.t.e.fs.Remove(c.file); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return err
 		}
 	}

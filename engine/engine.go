@@ -26,13 +26,14 @@ package engine
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/nsqfast/nsq/queue"
 )
 
 // Sentinel errors.
@@ -48,6 +49,7 @@ var (
 // Engine holds every topic. Safe for concurrent use.
 type Engine struct {
 	opts      Options
+	fs        queue.FS // opts.FS, or the operating system's
 	startTime time.Time
 
 	// topics is a copy-on-write snapshot: readers never lock.
@@ -89,14 +91,18 @@ func New(opts Options) (*Engine, error) {
 	}
 	e := &Engine{
 		opts:      opts,
+		fs:        opts.FS,
 		startTime: time.Now(),
 		syncKick:  make(chan struct{}, 1),
 		exitCh:    make(chan struct{}),
 		idNode:    uint64(opts.NodeID) << idNodeShift,
 	}
+	if e.fs == nil {
+		e.fs = queue.OS()
+	}
 	empty := map[string]*Topic{}
 	e.topics.Store(&empty)
-	if err := os.MkdirAll(e.topicsDir(), 0o755); err != nil {
+	if err := queue.MkdirAllFS(e.fs, e.topicsDir()); err != nil {
 		return nil, fmt.Errorf("data path: %w", err)
 	}
 	if err := e.load(); err != nil {
@@ -126,16 +132,16 @@ func (e *Engine) topicsDir() string { return filepath.Join(e.opts.DataPath, "top
 const topicDirSuffix = ".topic"
 
 func (e *Engine) load() error {
-	ents, err := os.ReadDir(e.topicsDir())
+	ents, err := e.fs.ReadDir(e.topicsDir())
 	if err != nil {
 		return err
 	}
 	m := map[string]*Topic{}
 	for _, de := range ents {
-		if !de.IsDir() || !strings.HasSuffix(de.Name(), topicDirSuffix) {
+		if !de.Dir || !strings.HasSuffix(de.Name, topicDirSuffix) {
 			continue
 		}
-		name := strings.TrimSuffix(de.Name(), topicDirSuffix)
+		name := strings.TrimSuffix(de.Name, topicDirSuffix)
 		t, err := openTopic(e, name, false)
 		if err != nil {
 			return fmt.Errorf("topic %s: %w", name, err)
@@ -154,7 +160,7 @@ func (e *Engine) openIDs() error {
 	for _, t := range *e.topics.Load() {
 		floor = max(floor, t.usedIDBlocks())
 	}
-	ids, err := openIDBlocks(e.opts.DataPath, floor, e.logf)
+	ids, err := openIDBlocks(e.fs, e.opts.DataPath, floor, e.logf)
 	if err != nil {
 		return err
 	}
@@ -366,10 +372,12 @@ func (e *Engine) scanLoop() {
 	}
 }
 
-// syncLoop fsyncs topic logs (every SyncEvery messages or SyncTimeout),
-// writes metadata and channel checkpoints, and deletes consumed segments.
-// It is the only goroutine that does file-system work besides start-up and
-// deletes, so neither publishers nor the event loop ever wait on a disk.
+// syncLoop syncs topic logs every SyncTimeout, writes metadata and channel
+// checkpoints, and deletes consumed segments. With the topics' committers
+// (durable.go), which sync when publishers need it, it is the only
+// goroutine that does file-system work besides start-up and deletes: no
+// publisher goroutine and no event loop ever waits on a disk (a publish
+// whose OK must wait for a sync waits without blocking its event loop).
 func (e *Engine) syncLoop() {
 	defer e.wg.Done()
 	tk := time.NewTicker(e.opts.SyncTimeout)

@@ -63,7 +63,7 @@ func (c *Channel) openJournal() error {
 	if open {
 		return nil
 	}
-	j, err := queue.Open(c.journalDir(), queue.Options{SegmentSize: journalSegmentSize, PrefaultBytes: 64 << 10})
+	j, err := queue.Open(c.journalDir(), queue.Options{SegmentSize: journalSegmentSize, PrefaultBytes: 64 << 10, FS: c.t.e.fs})
 	if err != nil {
 		return err
 	}

@@ -72,6 +72,7 @@ var ErrIDSpaceExhausted = errors.New("message ID space of this data path is exha
 // called once per 2^24 messages of a topic and once per topic open, so its
 // lock is not a shared lock of the publish path.
 type idBlocks struct {
+	fs      queue.FS
 	path    string
 	writeMu sync.Mutex // serialises writes of the file
 	mu      struct {
@@ -87,10 +88,10 @@ type idsDoc struct {
 // openIDBlocks reads the allocator's file; floor is one past the highest
 // block the data path's topics are known to have used (a damaged or missing
 // file restarts above it). The first chunk is reserved before it returns.
-func openIDBlocks(dataPath string, floor uint64, logf func(LogLevel, string, ...any)) (*idBlocks, error) {
-	b := &idBlocks{path: filepath.Join(dataPath, idsFile)}
+func openIDBlocks(fs queue.FS, dataPath string, floor uint64, logf func(LogLevel, string, ...any)) (*idBlocks, error) {
+	b := &idBlocks{fs: fs, path: filepath.Join(dataPath, idsFile)}
 	next := uint64(0)
-	data, err := os.ReadFile(b.path)
+	data, err := queue.ReadFileFS(fs, b.path)
 	switch {
 	case err == nil:
 		var doc idsDoc
@@ -131,7 +132,7 @@ func (b *idBlocks) reserve(upTo uint64) error {
 		return nil
 	}
 	doc, _ := json.Marshal(idsDoc{NextBlock: upTo})
-	if err := queue.WriteFileAtomic(b.path, doc); err != nil {
+	if err := queue.WriteFileAtomicFS(b.fs, b.path, doc); err != nil {
 		return err
 	}
 	b.mu.Lock()

@@ -265,7 +265,7 @@ func TestLegacyRecordsGetStableIDs(t *testing.T) {
 func TestIDBlocksNeverReused(t *testing.T) {
 	dir := t.TempDir()
 	logf := func(LogLevel, string, ...any) {}
-	b, err := openIDBlocks(dir, 0, logf)
+	b, err := openIDBlocks(queue.OS(), dir, 0, logf)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -282,7 +282,7 @@ func TestIDBlocksNeverReused(t *testing.T) {
 		seen[blk] = true
 		last = blk
 	}
-	b2, err := openIDBlocks(dir, 0, logf)
+	b2, err := openIDBlocks(queue.OS(), dir, 0, logf)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -292,7 +292,7 @@ func TestIDBlocksNeverReused(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, idsFile), []byte("{garbage"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	b3, err := openIDBlocks(dir, last+1, logf)
+	b3, err := openIDBlocks(queue.OS(), dir, last+1, logf)
 	if err != nil {
 		t.Fatal(err)
 	}

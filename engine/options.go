@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"github.com/nsqfast/nsq/queue"
 	"github.com/nsqfast/nsq/wire/lg"
 
 	"errors"
@@ -29,13 +30,24 @@ type Options struct {
 	// MaxBytesPerFile is the size of one topic log segment. Default 100 MiB.
 	MaxBytesPerFile int64
 
-	// SyncEvery is the number of published messages after which a topic's
-	// log is fsynced. Default 2500.
+	// SyncEvery bounds how far a topic's acknowledged messages may run
+	// ahead of its log's last completed sync (msync/fsync): at most
+	// SyncEvery-1 acknowledged messages of a topic are not on stable
+	// storage at any moment; a publish that would make it SyncEvery waits
+	// for a sync before its OK (group commit: every publish waiting shares
+	// one sync). 1 means no OK before the message is on stable storage.
+	// A sync starts once a topic is half of it ahead. Default 2500.
 	SyncEvery int64
 
-	// SyncTimeout is the longest a published message waits for an fsync,
-	// and the interval at which channel checkpoints are written. Default 2s.
+	// SyncTimeout is the longest an acknowledged message stays unsynced
+	// (every SyncTimeout each topic's log is synced), and the interval at
+	// which channel checkpoints are written. Default 2s.
 	SyncTimeout time.Duration
+
+	// FS is the file system that durable topics, their metadata and
+	// checkpoints live on; nil means the operating system's (queue.OS()).
+	// For tests: queue/strictfs simulates power loss.
+	FS queue.FS
 
 	// QueueScanInterval is how often in-flight timeouts and deferred
 	// messages are checked. Default 100ms.

@@ -89,13 +89,15 @@ type Topic struct {
 	// failed validation (each channel counts what it skips).
 	corruptCount atomic.Uint64
 
+	// sync is the group commit of a durable topic (durable.go).
+	sync committer
+
 	mu struct {
 		sync.Mutex
 		closed    bool
 		paused    bool
 		pausePos  queue.Pos             // first position held back by the pause
 		holdPos   queue.Pos             // where the first channel created while none exist starts
-		sinceSync int64                 // messages appended since the last fsync
 		hdr       [recordHeaderLen]byte // scratch for record headers
 		metaDirty bool
 		// idNext is the next message ID to hand out, idLeft how many of
@@ -125,10 +127,10 @@ func IsEphemeralName(name string) bool { return strings.HasSuffix(name, "#epheme
 
 func openTopic(e *Engine, name string, create bool) (*Topic, error) {
 	t := &Topic{e: e, name: name, ephemeral: IsEphemeralName(name)}
-	qopts := queue.Options{SegmentSize: e.opts.MaxBytesPerFile, InMemory: t.ephemeral}
+	qopts := queue.Options{SegmentSize: e.opts.MaxBytesPerFile, InMemory: t.ephemeral, FS: e.fs}
 	if !t.ephemeral {
 		t.dir = filepath.Join(e.topicsDir(), name+topicDirSuffix)
-		if err := os.MkdirAll(filepath.Join(t.dir, channelsDir), 0o755); err != nil {
+		if err := queue.MkdirAllFS(e.fs, filepath.Join(t.dir, channelsDir)); err != nil {
 			return nil, err
 		}
 	}
@@ -151,13 +153,16 @@ func openTopic(e *Engine, name string, create bool) (*Topic, error) {
 	if create {
 		t.mu.metaDirty = true
 	}
+	if !t.ephemeral {
+		t.startCommitter()
+	}
 	return t, nil
 }
 
 // restore reads the topic's metadata and its channels' checkpoints.
 func (t *Topic) restore() error {
 	var meta topicMeta
-	b, err := os.ReadFile(filepath.Join(t.dir, topicMetaFile))
+	b, err := queue.ReadFileFS(t.e.fs, filepath.Join(t.dir, topicMetaFile))
 	switch {
 	case err == nil:
 		if err := json.Unmarshal(b, &meta); err != nil {
@@ -171,13 +176,15 @@ func (t *Topic) restore() error {
 		return err
 	}
 	t.mu.paused = meta.Paused
-	t.mu.pausePos = meta.PausePos
-	t.mu.holdPos = meta.HoldPos
+	// After a power cut the log may end before positions the metadata
+	// recorded (written after a sync that did not cover them).
+	t.mu.pausePos = t.log.Settle(meta.PausePos)
+	t.mu.holdPos = t.log.Settle(meta.HoldPos)
 	t.legacy = meta.LegacyIDs
 	skips := meta.Skips
 	t.skips.Store(&skips)
 
-	ents, err := os.ReadDir(filepath.Join(t.dir, channelsDir))
+	ents, err := t.e.fs.ReadDir(filepath.Join(t.dir, channelsDir))
 	if err != nil {
 		return err
 	}
@@ -186,11 +193,11 @@ func (t *Topic) restore() error {
 	// after its creation can leave the journal without a checkpoint.
 	names := map[string]bool{}
 	for _, de := range ents {
-		n := de.Name()
+		n := de.Name
 		switch {
-		case strings.HasSuffix(n, channelFileSuffix):
+		case !de.Dir && strings.HasSuffix(n, channelFileSuffix):
 			names[strings.TrimSuffix(n, channelFileSuffix)] = true
-		case de.IsDir() && strings.HasSuffix(n, journalDirSuffix):
+		case de.Dir && strings.HasSuffix(n, journalDirSuffix):
 			names[strings.TrimSuffix(n, journalDirSuffix)] = true
 		}
 	}
@@ -232,25 +239,32 @@ func (t *Topic) limitPosLocked() queue.Pos {
 }
 
 // Publish appends one message. It returns once the message is in the log
-// (written to the mapped segment, so it survives a crash of this process);
-// fsync follows SyncEvery/SyncTimeout.
+// (written to the mapped segment, so it survives a crash of this process)
+// and, when the --sync-every rule says so, on stable storage (see
+// durable.go): what an OK may be sent after. It blocks on a sync then, so
+// it is for goroutines that may block (the HTTP API), not event loops.
 func (t *Topic) Publish(body []byte) error {
 	return t.PublishDeferred(body, 0)
 }
 
 // PublishDeferred appends a message that channels deliver no earlier than
-// delay from now.
+// delay from now; it waits as Publish.
 func (t *Topic) PublishDeferred(body []byte, delay time.Duration) error {
-	err := t.Put(body, delay)
+	tk, err := t.Put(body, delay)
 	t.Notify()
-	return err
+	if err != nil {
+		return err
+	}
+	return t.WaitDurable(tk)
 }
 
-// Put is PublishDeferred without the delivery: the message is in the log
-// (durable as Publish's) when Put returns, and consumers get it at the
-// next Notify (or the next publish, FIN or RDY on its channels). The TCP
-// layer answers all the PUBs of one read first, then notifies once.
-func (t *Topic) Put(body []byte, delay time.Duration) error {
+// Put is PublishDeferred without the delivery and without the wait: the
+// message is in the log (it survives kill -9) when Put returns, and
+// consumers get it at the next Notify (or the next publish, FIN or RDY on
+// its channels); the TCP layer answers all the PUBs of one read first, then
+// notifies once. The OK must wait for the returned Ticket (Await,
+// WaitDurable) unless it is 0. Put itself never blocks on a disk.
+func (t *Topic) Put(body []byte, delay time.Duration) (Ticket, error) {
 	now := time.Now().UnixNano()
 	var at int64
 	if delay > 0 {
@@ -259,30 +273,30 @@ func (t *Topic) Put(body []byte, delay time.Duration) error {
 	t.mu.Lock()
 	if t.mu.closed {
 		t.mu.Unlock()
-		return ErrExiting
+		return 0, ErrExiting
 	}
 	if t.dropLocked() {
 		t.mu.Unlock()
-		return nil
+		return 0, nil
 	}
 	encodeHeader(&t.mu.hdr, now, at)
 	id, err := t.nextIDLocked()
 	if err != nil {
 		t.mu.Unlock()
-		return t.e.writeFailed(t, err)
+		return 0, t.e.writeFailed(t, err)
 	}
 	setHeaderID(&t.mu.hdr, id)
 	if _, err := t.log.Append(t.mu.hdr[:], body); err != nil {
 		t.mu.Unlock()
-		return t.e.writeFailed(t, err)
+		return 0, t.e.writeFailed(t, err)
 	}
 	t.log.Commit()
 	t.e.writeOK()
-	t.publishedLocked(1)
+	tk := t.publishedLocked()
 	t.mu.Unlock()
 	t.messageCount.Add(1)
 	t.messageBytes.Add(uint64(len(body)))
-	return nil
+	return tk, nil
 }
 
 // nextIDLocked returns the ID of the message about to be appended, taking a
@@ -370,22 +384,25 @@ type MessageSource interface {
 
 // PublishBatch appends every body of src as one batch: readers see all of
 // them at once, and a failure part-way keeps the ones already appended. It
-// allocates nothing when src is already on the heap.
+// allocates nothing when src is already on the heap. It waits as Publish.
 func (t *Topic) PublishBatch(src MessageSource) error {
-	err := t.PutBatch(src)
+	tk, err := t.PutBatch(src)
 	t.Notify()
-	return err
+	if err != nil {
+		return err
+	}
+	return t.WaitDurable(tk)
 }
 
-// PutBatch is PublishBatch without the delivery, as Put.
-func (t *Topic) PutBatch(src MessageSource) error {
+// PutBatch is PublishBatch without the delivery and the wait, as Put.
+func (t *Topic) PutBatch(src MessageSource) (Ticket, error) {
 	now := time.Now().UnixNano()
 	var n, nbytes uint64
 	var err error
 	t.mu.Lock()
 	if t.mu.closed {
 		t.mu.Unlock()
-		return ErrExiting
+		return 0, ErrExiting
 	}
 	encodeHeader(&t.mu.hdr, now, 0)
 	for {
@@ -408,15 +425,15 @@ func (t *Topic) PutBatch(src MessageSource) error {
 		nbytes += uint64(len(body))
 	}
 	t.log.Commit()
-	t.publishedLocked(int64(n))
+	tk := t.publishedLocked()
 	t.mu.Unlock()
 	t.messageCount.Add(n)
 	t.messageBytes.Add(nbytes)
 	if err != nil {
-		return t.e.writeFailed(t, err)
+		return 0, t.e.writeFailed(t, err)
 	}
 	t.e.writeOK()
-	return nil
+	return tk, nil
 }
 
 // PublishMulti is PublishBatch over an iterator, for callers off the hot
@@ -440,17 +457,17 @@ func (t *Topic) dropLocked() bool {
 	return int64(t.log.Head().Seq-t.mu.holdPos.Seq) >= t.e.opts.MemQueueSize
 }
 
-func (t *Topic) publishedLocked(n int64) {
+// publishedLocked follows an append: channels may read it, and the
+// returned ticket is what its OK waits for (0 for ephemeral topics).
+func (t *Topic) publishedLocked() Ticket {
+	head := t.log.Head().Seq
 	if !t.mu.paused {
-		t.limitSeq.Store(t.log.Head().Seq)
+		t.limitSeq.Store(head)
 	}
 	if t.ephemeral {
-		return
+		return 0
 	}
-	t.mu.sinceSync += n
-	if t.mu.sinceSync >= t.e.opts.SyncEvery {
-		t.e.kickSync()
-	}
+	return t.ticketLocked(head)
 }
 
 // Notify lets every channel hand new messages to ready consumers.
@@ -654,17 +671,17 @@ func (t *Topic) depthLocked() int64 {
 	return int64(head - from)
 }
 
-// syncStep runs on the engine's sync goroutine: fsync the log when due, and
-// on full steps (every SyncTimeout, and at close) write the metadata and
-// channel checkpoints and delete consumed segments.
+// syncStep runs on the engine's sync goroutine: write the metadata when it
+// changed, and on full steps (every SyncTimeout, and at close) sync the log
+// (releasing the publishers waiting for it), write channel checkpoints and
+// delete consumed segments. Syncs asked for by publishers run on the
+// topic's committer (durable.go).
 func (t *Topic) syncStep(full bool) error {
 	t.mu.Lock()
 	if t.mu.closed {
 		t.mu.Unlock()
 		return nil
 	}
-	dataDirty := t.mu.sinceSync > 0
-	t.mu.sinceSync = 0
 	metaDirty := t.mu.metaDirty
 	t.mu.metaDirty = false
 	meta := topicMeta{Paused: t.mu.paused, PausePos: t.mu.pausePos, HoldPos: t.mu.holdPos, Skips: *t.skips.Load(), LegacyIDs: t.legacy}
@@ -677,14 +694,14 @@ func (t *Topic) syncStep(full bool) error {
 		}
 		return nil
 	}
-	if dataDirty || full {
-		if err := t.log.Sync(); err != nil {
+	if full {
+		if err := t.syncLog(); err != nil {
 			return err
 		}
 	}
 	if metaDirty {
 		b, _ := json.Marshal(meta)
-		if err := queue.WriteFileAtomic(filepath.Join(t.dir, topicMetaFile), b); err != nil {
+		if err := queue.WriteFileAtomicFS(t.e.fs, filepath.Join(t.dir, topicMetaFile), b); err != nil {
 			t.markMetaDirty()
 			return err
 		}
@@ -819,6 +836,7 @@ func (t *Topic) close(del bool) error {
 	}
 	t.mu.closed = true
 	t.mu.Unlock()
+	t.stopCommitter()
 	for _, c := range t.channelList() {
 		_ = c.close(del)
 		if del {
@@ -828,13 +846,19 @@ func (t *Topic) close(del bool) error {
 	if del {
 		err := t.log.Remove()
 		if t.dir != "" {
-			if rerr := os.RemoveAll(t.dir); rerr != nil && err == nil {
+			if rerr := t.e.fs.RemoveAll(t.dir); rerr != nil && err == nil {
+				err = rerr
+			}
+			if rerr := queue.SyncDirFS(t.e.fs, t.e.topicsDir()); rerr != nil && err == nil {
 				err = rerr
 			}
 		}
+		t.closeWaiters(ErrExiting)
 		return err
 	}
-	return t.log.Close()
+	err := t.log.Close()
+	t.closeWaiters(ErrExiting)
+	return err
 }
 
 // TopicStats is a snapshot of a topic for /stats.

@@ -54,6 +54,12 @@ type Client struct {
 	// notify are the topics this read published to, to deliver from once
 	// the answers are written (see notifyTopics).
 	notify []*engine.Topic
+	// ack holds the answers waiting for a topic's sync (ackPublish).
+	ack   ackState
+	syncW engine.SyncWaiter // preallocated: parking allocates nothing
+
+	// syncDone is set by syncW's Wake (the topic's committer goroutine).
+	syncDone atomic.Bool
 
 	// up is set once the connection is served by goroutines (upgraded).
 	up atomic.Pointer[upgraded]
@@ -116,7 +122,30 @@ func newClient(s *Server, gc gnet.Conn) *Client {
 	c.info.clientID, c.info.hostname = host, host
 	c.lastRead.Store(c.connectTime.UnixNano())
 	c.resetHeartbeat(c.settings.HeartbeatInterval)
+	c.syncW.Wake = c.syncWoken
 	return c
+}
+
+// ackState is what a connection owes while a publish's OK waits for its
+// topic's sync: the OKs of that publish and of the publishes to the same
+// topic read behind it (run at once, so that one sync answers a whole
+// pipeline), then possibly the error of a later one. The connection runs
+// no other command until they are sent.
+type ackState struct {
+	pending  bool
+	kind     wire.CommandKind // of the first publish: names a sync failure
+	topic    *engine.Topic
+	tk       engine.Ticket // the highest ticket of the publishes owed an OK
+	waited   engine.Ticket // the ticket syncW waits for
+	oks      int
+	errAfter *wire.Error // answer after the OKs
+}
+
+// syncWoken is syncW's Wake: the publish the connection waits for is
+// durable (or failed); its loop sends the answer and goes on.
+func (c *Client) syncWoken() {
+	c.syncDone.Store(true)
+	_ = c.conn.Wake(nil)
 }
 
 // ID is the server-unique client id.
@@ -360,8 +389,8 @@ const (
 )
 
 // process runs every complete command in buf and returns the bytes used.
-// It stops early while an AUTH query is outstanding, and after an IDENTIFY
-// that negotiated an upgrade.
+// It stops early while an AUTH query is outstanding or a publish waits for
+// its sync, and after an IDENTIFY that negotiated an upgrade.
 func (c *Client) process(buf []byte) (int, int) {
 	n, act := c.processCommands(buf)
 	c.flushFins()
@@ -375,6 +404,13 @@ func (c *Client) processCommands(buf []byte) (int, int) {
 		}
 		if c.auth.fatal != nil {
 			c.sendError(c.auth.fatal)
+			return len(buf), actClose
+		}
+	}
+	if c.ack.pending {
+		if done, act := c.answerAcks(); !done {
+			return 0, act
+		} else if act == actClose {
 			return len(buf), actClose
 		}
 	}
@@ -395,6 +431,9 @@ func (c *Client) processCommands(buf []byte) (int, int) {
 		n, perr := wire.ParseCommand(buf[off:], &c.srv.limits, &c.cmd)
 		if perr == nil && n == 0 && c.cmd.Name == nil {
 			break // not even a whole line yet
+		}
+		if c.ack.pending && (perr != nil || n == 0 || !c.followsAck(&c.cmd)) {
+			return off, actNone // its answer comes after the OKs owed
 		}
 		// Checks upstream makes before it reads a command's body.
 		if e := c.preBodyCheck(&c.cmd); e != nil {
@@ -429,6 +468,10 @@ func (c *Client) processCommands(buf []byte) (int, int) {
 			return off, actNone // run this command again once the auth server answers
 		}
 		off += n
+		if err != nil && c.ack.pending {
+			c.ack.errAfter = err // after the OKs owed
+			return off, actNone
+		}
 		if err != nil {
 			c.sendError(err)
 			if err.Fatal {
@@ -443,6 +486,58 @@ func (c *Client) processCommands(buf []byte) (int, int) {
 		}
 	}
 	return off, actNone
+}
+
+// followsAck reports whether cmd may run while OKs are owed: a publish to
+// the topic they wait for (its OK joins them), without AUTH (whose
+// re-queries could answer out of order).
+func (c *Client) followsAck(cmd *wire.Command) bool {
+	switch cmd.Kind {
+	case wire.CmdPub, wire.CmdMPub, wire.CmdDPub:
+		return !c.authEnabled() && len(cmd.Params) > 0 && string(cmd.Params[0]) == c.ack.topic.Name()
+	}
+	return false
+}
+
+// answerAcks sends the answers owed once the sync they wait for is done:
+// false while it is not (or a publish behind the first needs a later sync),
+// with actClose after a fatal one.
+func (c *Client) answerAcks() (bool, int) {
+	a := &c.ack
+	if !c.syncDone.Load() {
+		return false, actNone
+	}
+	if err := c.syncW.Err(); err != nil {
+		kind := a.kind
+		*a = ackState{}
+		c.sendError(publishFailed(kind, err))
+		return true, actClose
+	}
+	if a.tk > a.waited {
+		a.waited = a.tk
+		c.syncDone.Store(false)
+		if a.topic.Await(a.tk, &c.syncW) {
+			return false, actNone
+		}
+		if err := c.syncW.Err(); err != nil {
+			kind := a.kind
+			*a = ackState{}
+			c.sendError(publishFailed(kind, err))
+			return true, actClose
+		}
+	}
+	for ; a.oks > 0; a.oks-- {
+		c.appendOut(wire.AppendOK)
+	}
+	e := a.errAfter
+	*a = ackState{}
+	if e != nil {
+		c.sendError(e)
+		if e.Fatal {
+			return true, actClose
+		}
+	}
+	return true, actNone
 }
 
 // preBodyCheck is what upstream checks once a command's line is read and
@@ -730,16 +825,16 @@ func (c *Client) pub(cmd *wire.Command) *wire.Error {
 		return e
 	}
 	t, err := c.topic(cmd)
+	var tk engine.Ticket
 	if err == nil {
-		err = t.Put(cmd.Body, 0)
+		tk, err = t.Put(cmd.Body, 0)
 		c.toNotify(t)
 	}
 	if err != nil {
 		return wire.ErrPUBFailed(err.Error())
 	}
 	c.published(cmd.Params[0], 1)
-	c.appendOut(wire.AppendOK)
-	return nil
+	return c.ackPublish(t, tk, wire.CmdPub)
 }
 
 func (c *Client) dpub(cmd *wire.Command) *wire.Error {
@@ -747,16 +842,16 @@ func (c *Client) dpub(cmd *wire.Command) *wire.Error {
 		return e
 	}
 	t, err := c.topic(cmd)
+	var tk engine.Ticket
 	if err == nil {
-		err = t.Put(cmd.Body, cmd.Defer)
+		tk, err = t.Put(cmd.Body, cmd.Defer)
 		c.toNotify(t)
 	}
 	if err != nil {
 		return wire.ErrDPUBFailed(err.Error())
 	}
 	c.published(cmd.Params[0], 1)
-	c.appendOut(wire.AppendOK)
-	return nil
+	return c.ackPublish(t, tk, wire.CmdDPub)
 }
 
 // mpubPrologue is what upstream does once an MPUB's line is read and
@@ -784,14 +879,58 @@ func (c *Client) mpub(cmd *wire.Command) *wire.Error {
 		}
 	}
 	c.mpubIt = c.cmd.Messages()
-	err := t.PutBatch(&c.mpubIt)
+	tk, err := t.PutBatch(&c.mpubIt)
 	c.toNotify(t)
 	if err != nil {
 		return wire.ErrMPUBFailed(err.Error())
 	}
 	c.published(cmd.Params[0], uint64(cmd.NumMessages))
+	return c.ackPublish(t, tk, wire.CmdMPub)
+}
+
+// ackPublish answers a publish that is in t's log: OK at once, or once the
+// topic's sync covers ticket tk (the --sync-every rule; see engine's
+// durable.go). On an event loop the connection parks like a pending AUTH:
+// it runs no further command but publishes to the same topic (whose OKs
+// queue behind, so answers stay in order; see ackState) until the sync's
+// completion wakes the loop, which then sends the OKs (answerAcks); no
+// disk wait ever happens on the loop. An upgraded connection's goroutine
+// simply blocks.
+func (c *Client) ackPublish(t *engine.Topic, tk engine.Ticket, kind wire.CommandKind) *wire.Error {
+	if c.ack.pending { // behind a publish whose OK waits: so does this one
+		c.ack.oks++
+		c.ack.tk = max(c.ack.tk, tk)
+		return nil
+	}
+	if tk != 0 {
+		if c.up.Load() != nil {
+			if err := t.WaitDurable(tk); err != nil {
+				return publishFailed(kind, err)
+			}
+		} else {
+			c.syncDone.Store(false)
+			if t.Await(tk, &c.syncW) {
+				c.ack = ackState{pending: true, kind: kind, topic: t, tk: tk, waited: tk, oks: 1}
+				return nil
+			}
+			if err := c.syncW.Err(); err != nil {
+				return publishFailed(kind, err)
+			}
+		}
+	}
 	c.appendOut(wire.AppendOK)
 	return nil
+}
+
+// publishFailed is the fatal error of a publish whose log failed to sync.
+func publishFailed(kind wire.CommandKind, err error) *wire.Error {
+	switch kind {
+	case wire.CmdMPub:
+		return wire.ErrMPUBFailed(err.Error())
+	case wire.CmdDPub:
+		return wire.ErrDPUBFailed(err.Error())
+	}
+	return wire.ErrPUBFailed(err.Error())
 }
 
 // toNotify remembers that this read published to t.

@@ -19,7 +19,9 @@
 // closes a client that has sent nothing for two heartbeat intervals.
 //
 // The event loop never blocks: no disk I/O (the engine appends to mapped
-// memory and fsyncs elsewhere), no sleeps, no network calls.
+// memory and syncs elsewhere), no sleeps, no network calls. A publish whose
+// OK must wait for its topic's sync (--sync-every) parks its connection, as
+// a pending AUTH does; the topic's committer goroutine wakes the loop.
 package netpoll
 
 import (

@@ -201,7 +201,7 @@ func (l *Log) prefault(s *segment) {
 		step := min(target, s.pf+prefaultChunk)
 		b := s.data[pageDown(s.pf):min(pageUp(step), len(s.data))]
 		if !l.noPopulate.Load() {
-			if err := l.fs.Populate(b); errors.Is(err, errUnsupported) {
+			if err := l.fs.Populate(b); errors.Is(err, ErrUnsupported) {
 				l.noPopulate.Store(true)
 			}
 		}
@@ -359,6 +359,9 @@ func (l *Log) syncLocked(seq, seg uint64, off int) error {
 		s.sealedSynced = true
 	}
 	l.sy.seq = seq
+	if seq > l.durable.Load() {
+		l.durable.Store(seq)
+	}
 	return bgErr
 }
 
@@ -454,13 +457,13 @@ func (l *Log) Remove() error {
 		l.table.Store(nil)
 		l.syncMu.Unlock()
 	}
-	names, err := l.fs.ReadDir(l.dir)
+	ents, err := l.fs.ReadDir(l.dir)
 	if err != nil {
 		errs = append(errs, err)
 	}
-	for _, name := range names {
-		if _, ok := parseSegName(name); ok || filepath.Ext(name) == spareSuffix {
-			errs = append(errs, l.fs.Remove(filepath.Join(l.dir, name)))
+	for _, ent := range ents {
+		if _, ok := parseSegName(ent.Name); !ent.Dir && (ok || filepath.Ext(ent.Name) == spareSuffix) {
+			errs = append(errs, l.fs.Remove(filepath.Join(l.dir, ent.Name)))
 		}
 	}
 	if l.dirfd >= 0 {

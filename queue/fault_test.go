@@ -87,7 +87,7 @@ func (f *faultFS) Mmap(fd int, size int) ([]byte, error) {
 func TestFaultNoSpace(t *testing.T) {
 	fs := newFaultFS()
 	dir := t.TempDir()
-	l := mustOpen(t, dir, Options{SegmentSize: 64 << 10, NoPrefault: true, PrefaultBytes: 4096, fs: fs})
+	l := mustOpen(t, dir, Options{SegmentSize: 64 << 10, NoPrefault: true, PrefaultBytes: 4096, FS: fs})
 	appendN(t, l, 10)
 	fs.set("fallocate", syscall.ENOSPC)
 	var err error
@@ -113,7 +113,7 @@ func TestFaultNoSpace(t *testing.T) {
 func TestFaultSegmentCreation(t *testing.T) {
 	fs := newFaultFS()
 	dir := t.TempDir()
-	l := mustOpen(t, dir, Options{SegmentSize: 1024, NoPrefault: true, fs: fs})
+	l := mustOpen(t, dir, Options{SegmentSize: 1024, NoPrefault: true, FS: fs})
 	appendN(t, l, 5)
 	fs.set("open", syscall.EMFILE)
 	var err error
@@ -132,7 +132,7 @@ func TestFaultSegmentCreation(t *testing.T) {
 func TestFaultSync(t *testing.T) {
 	fs := newFaultFS()
 	dir := t.TempDir()
-	l := mustOpen(t, dir, Options{SegmentSize: 4096, fs: fs})
+	l := mustOpen(t, dir, Options{SegmentSize: 4096, FS: fs})
 	appendN(t, l, 500)
 	fs.set("msync", syscall.EIO)
 	if err := l.Sync(); !errors.Is(err, syscall.EIO) {
@@ -154,8 +154,8 @@ func TestFaultSync(t *testing.T) {
 
 func TestFaultPopulateUnsupported(t *testing.T) {
 	fs := newFaultFS()
-	fs.set("populate", errUnsupported)
-	l := mustOpen(t, t.TempDir(), Options{SegmentSize: 64 << 10, PrefaultBytes: 8192, fs: fs})
+	fs.set("populate", ErrUnsupported)
+	l := mustOpen(t, t.TempDir(), Options{SegmentSize: 64 << 10, PrefaultBytes: 8192, FS: fs})
 	appendN(t, l, 2000)
 	readAll(t, l)
 	waitFor(t, "fallback to touching pages", func() bool { return l.noPopulate.Load() })
@@ -164,7 +164,7 @@ func TestFaultPopulateUnsupported(t *testing.T) {
 func TestFaultRename(t *testing.T) {
 	fs := newFaultFS()
 	dir := t.TempDir()
-	l := mustOpen(t, dir, Options{SegmentSize: 2048, PrefaultBytes: 4096, fs: fs})
+	l := mustOpen(t, dir, Options{SegmentSize: 2048, PrefaultBytes: 4096, FS: fs})
 	fs.set("rename", syscall.EIO)
 	appendN(t, l, 300)
 	// Keep appending, slowly, until the appender has taken a spare and the
@@ -201,11 +201,11 @@ func TestFaultOpenMmap(t *testing.T) {
 		t.Fatal(err)
 	}
 	fs.set("mmap", syscall.ENOMEM)
-	if _, err := Open(dir, Options{SegmentSize: 4096, fs: fs}); !errors.Is(err, syscall.ENOMEM) {
+	if _, err := Open(dir, Options{SegmentSize: 4096, FS: fs}); !errors.Is(err, syscall.ENOMEM) {
 		t.Fatalf("Open: %v", err)
 	}
 	fs.set("mmap", nil)
-	l = mustOpen(t, dir, Options{SegmentSize: 4096, fs: fs}) // and the lock was released
+	l = mustOpen(t, dir, Options{SegmentSize: 4096, FS: fs}) // and the lock was released
 	if n := readAll(t, l); n != 300 {
 		t.Fatal(n)
 	}

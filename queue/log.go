@@ -79,7 +79,7 @@ type Record struct {
 type Log struct {
 	dir     string
 	mem     bool
-	fs      fileSystem
+	fs      FS
 	opts    Options
 	segSize int // size of a new regular segment
 	trailer int // bytes reserved at the end of a segment (trailerSize, 0 in memory)
@@ -113,6 +113,10 @@ type Log struct {
 	_ [64]byte
 
 	deleted atomic.Int64 // bytes of segments removed by DeleteBefore
+
+	// durable is the seq below which every record is known durable: the
+	// committed head covered by the last successful Sync (see Durable).
+	durable atomic.Uint64
 
 	// mu serialises the writers of the segment table (a segment switch,
 	// DeleteBefore) and guards the fields below and segment.path/temp.
@@ -164,7 +168,7 @@ func Open(dir string, opts Options) (*Log, error) {
 	l := &Log{
 		dir:     dir,
 		mem:     o.InMemory,
-		fs:      o.fs,
+		fs:      o.FS,
 		opts:    o,
 		segSize: int(o.SegmentSize),
 		window:  int(o.PrefaultBytes),
@@ -220,6 +224,9 @@ func (l *Log) install(segs []*segment, end int, head uint64) {
 			break
 		}
 	}
+	// Records of sealed, synced segments are durable; the rest (the
+	// active segment, left by a process crash perhaps) wait for a Sync.
+	l.durable.Store(l.sy.seg)
 }
 
 func (l *Log) newMemSegment(id uint64, size int) *segment {
@@ -333,7 +340,7 @@ func (l *Log) allocate(s *segment, from, to int) error {
 	}
 	if !l.noFalloc.Load() {
 		err := l.fs.Fallocate(s.fd, int64(from), int64(to-from))
-		if errors.Is(err, errUnsupported) {
+		if errors.Is(err, ErrUnsupported) {
 			l.noFalloc.Store(true)
 			to = len(s.data)
 		} else if err != nil {
@@ -443,6 +450,18 @@ func (l *Log) Commit() {
 	l.hTotal.Store(w.total)
 	l.hSeq.Store(w.seq)
 	l.hVer.Add(1)
+}
+
+// Durable returns the seq below which every record is durable: the committed
+// head that the last successful Sync (or Close) covered, or at Open the
+// first record Open could not prove durable. It never decreases. In memory
+// it is the committed head (nothing there is ever more durable than that).
+// Safe for concurrent use; lock-free.
+func (l *Log) Durable() uint64 {
+	if l.mem {
+		return l.hSeq.Load()
+	}
+	return l.durable.Load()
 }
 
 // Head returns the committed end of the log: the Pos the next record will get

@@ -13,7 +13,7 @@ func fallocate(fd int, off, n int64) error {
 		case unix.EINTR:
 			continue
 		case unix.EOPNOTSUPP, unix.ENOSYS:
-			return errUnsupported
+			return ErrUnsupported
 		}
 		return err
 	}
@@ -32,7 +32,7 @@ func populateWrite(b []byte) error {
 		case unix.EINTR:
 			continue
 		case unix.EINVAL:
-			return errUnsupported
+			return ErrUnsupported
 		}
 		return err
 	}

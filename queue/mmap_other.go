@@ -2,6 +2,6 @@
 
 package queue
 
-func fallocate(fd int, off, n int64) error { return errUnsupported }
+func fallocate(fd int, off, n int64) error { return ErrUnsupported }
 
-func populateWrite(b []byte) error { return errUnsupported }
+func populateWrite(b []byte) error { return ErrUnsupported }

@@ -61,9 +61,10 @@ type Options struct {
 	// sane header only. Default false.
 	VerifyReads bool
 
-	// fs replaces the operating system for fault-injection tests; nil
-	// means the real one.
-	fs fileSystem
+	// FS replaces the operating system, for tests (fault injection, and
+	// queue/strictfs's simulated power cuts). nil means OS(). Ignored in
+	// memory.
+	FS FS
 }
 
 // Validate reports whether o is acceptable to Open. Zero values are valid
@@ -95,8 +96,8 @@ func (o Options) withDefaults() Options {
 	if o.InMemory && o.SegmentSize > memSegmentLimit {
 		o.SegmentSize = memSegmentLimit
 	}
-	if o.fs == nil {
-		o.fs = osFS{}
+	if o.FS == nil {
+		o.FS = osFS{}
 	}
 	return o
 }

@@ -3,59 +3,94 @@ package queue
 import (
 	"errors"
 	"os"
+	"sort"
 
 	"golang.org/x/sys/unix"
 )
 
-// errUnsupported is returned by fileSystem.Fallocate and Populate when the
+// ErrUnsupported is returned by FS.Fallocate and FS.Populate when the
 // platform or file system lacks the operation; callers then fall back.
-var errUnsupported = errors.New("queue: operation not supported")
+var ErrUnsupported = errors.New("queue: operation not supported")
 
-// fileSystem is the set of operating-system calls the file-backed Log makes.
-// It exists so that tests can inject faults (ENOSPC, EIO, failed renames)
-// at every step; osFS is the real implementation. Implementations must be
-// safe for concurrent use.
-type fileSystem interface {
-	MkdirAll(dir string) error
-	ReadDir(dir string) ([]string, error)
+// FS is the set of operating-system calls the file-backed Log makes, and
+// that the engine makes for its metadata (through WriteFileAtomicFS,
+// ReadFileFS, MkdirAllFS, SyncDirFS). It exists for tests: fault injection
+// (ENOSPC, EIO, failed renames) at every step, and a file system that
+// forgets at a simulated power cut everything not yet synced
+// (queue/strictfs). OS() is the real implementation, and the default
+// wherever an FS is optional.
+//
+// Durability contract, which the real kernel gives and strictfs enforces:
+// data written through a mapping or Pwrite is durable once Msync of its
+// range or Fsync of the file returns (either also makes the file's size
+// durable); a directory entry created, renamed or removed is durable once
+// the directory is fsynced.
+//
+// Implementations must be safe for concurrent use. Paths are absolute or
+// relative to the working directory of the process, as for package os.
+type FS interface {
+	// Mkdir creates one directory (mode 0755); an error satisfying
+	// errors.Is(err, fs.ErrExist) if it exists, fs.ErrNotExist if its
+	// parent does not.
+	Mkdir(dir string) error
+	// ReadDir lists the regular files and directories of dir, sorted by
+	// name.
+	ReadDir(dir string) ([]DirEntry, error)
 	Open(path string, flags int, perm uint32) (int, error)
 	Close(fd int) error
 	Size(fd int) (int64, error)
 	Pread(fd int, b []byte, off int64) (int, error)
+	// Pwrite writes all of b at off (or fails).
+	Pwrite(fd int, b []byte, off int64) error
 	Ftruncate(fd int, size int64) error
 	// Fallocate allocates disk blocks for [off, off+n) without changing
-	// the file size; errUnsupported if the file system cannot.
+	// the file size; ErrUnsupported if the file system cannot.
 	Fallocate(fd int, off, n int64) error
 	Fsync(fd int) error
 	Flock(fd int) error
+	// Mmap maps [0, size) of the file shared and writable; size must not
+	// exceed the file's size.
 	Mmap(fd int, size int) ([]byte, error)
 	Munmap(b []byte) error
 	// Msync writes back the dirty pages of b (page-aligned start) and waits.
 	Msync(b []byte) error
 	// Populate prefaults b (page-aligned start) for writing without changing
-	// its contents; errUnsupported if the kernel cannot.
+	// its contents; ErrUnsupported if the kernel cannot.
 	Populate(b []byte) error
 	Rename(from, to string) error
 	Remove(path string) error
+	// RemoveAll removes path and everything under it; nil if it does not
+	// exist.
+	RemoveAll(path string) error
 }
+
+// DirEntry is one entry of FS.ReadDir.
+type DirEntry struct {
+	Name string
+	Dir  bool // a directory (else a regular file)
+}
+
+// OS returns the real operating system's FS.
+func OS() FS { return osFS{} }
 
 // osFS is the real operating system.
 type osFS struct{}
 
-func (osFS) MkdirAll(dir string) error { return os.MkdirAll(dir, 0o755) }
+func (osFS) Mkdir(dir string) error { return os.Mkdir(dir, 0o755) }
 
-func (osFS) ReadDir(dir string) ([]string, error) {
+func (osFS) ReadDir(dir string) ([]DirEntry, error) {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, err
 	}
-	names := make([]string, 0, len(ents))
+	out := make([]DirEntry, 0, len(ents))
 	for _, e := range ents {
-		if e.Type().IsRegular() {
-			names = append(names, e.Name())
+		if e.Type().IsRegular() || e.IsDir() {
+			out = append(out, DirEntry{Name: e.Name(), Dir: e.IsDir()})
 		}
 	}
-	return names, nil
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
 }
 
 func (osFS) Open(path string, flags int, perm uint32) (int, error) {
@@ -99,6 +134,20 @@ func (osFS) Pread(fd int, b []byte, off int64) (int, error) {
 	return n, nil
 }
 
+func (osFS) Pwrite(fd int, b []byte, off int64) error {
+	for len(b) > 0 {
+		m, err := unix.Pwrite(fd, b, off)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		b, off = b[m:], off+int64(m)
+	}
+	return nil
+}
+
 func (osFS) Ftruncate(fd int, size int64) error {
 	return retryEINTR(func() error { return unix.Ftruncate(fd, size) })
 }
@@ -127,6 +176,8 @@ func (osFS) Populate(b []byte) error { return populateWrite(b) }
 func (osFS) Rename(from, to string) error { return os.Rename(from, to) }
 
 func (osFS) Remove(path string) error { return os.Remove(path) }
+
+func (osFS) RemoveAll(path string) error { return os.RemoveAll(path) }
 
 func retryEINTR(f func() error) error {
 	for {

@@ -65,7 +65,9 @@ func (l *Log) createSegment(id uint64, size int, spare bool) (*segment, error) {
 // recover opens the directory and rebuilds the log from its files. See Open.
 func (l *Log) recover() (err error) {
 	fs := l.fs
-	if err := fs.MkdirAll(l.dir); err != nil {
+	// The directory's own entry is made durable too (its parent fsynced
+	// when it is created), or a power cut could lose the whole log.
+	if err := MkdirAllFS(fs, l.dir); err != nil {
 		return err
 	}
 	if l.dirfd, err = fs.Open(l.dir, unix.O_RDONLY|unix.O_DIRECTORY, 0); err != nil {
@@ -77,14 +79,18 @@ func (l *Log) recover() (err error) {
 		}
 		return fmt.Errorf("queue: flock %s: %w", l.dir, err)
 	}
-	names, err := fs.ReadDir(l.dir)
+	ents, err := fs.ReadDir(l.dir)
 	if err != nil {
 		return err
 	}
 	var ids []uint64
 	var spares []string
 	have := make(map[uint64]bool)
-	for _, name := range names {
+	for _, ent := range ents {
+		name := ent.Name
+		if ent.Dir {
+			continue
+		}
 		if id, ok := parseSegName(name); ok {
 			ids = append(ids, id)
 			have[id] = true

@@ -31,7 +31,7 @@ func FuzzRecover(f *testing.F) {
 		}
 		// Durability is not under test here; skipping fsync keeps the
 		// fuzzer fast.
-		opts := Options{SegmentSize: 512, NoPrefault: true, fs: noSyncFS{}}
+		opts := Options{SegmentSize: 512, NoPrefault: true, FS: noSyncFS{}}
 		l, err := Open(dir, opts)
 		if err != nil {
 			return

@@ -80,9 +80,13 @@ type Options struct {
 	// MaxBytesPerFile is the size at which a queue file is rolled. Default
 	// 104857600 (100 MiB).
 	MaxBytesPerFile int64 `flag:"max-bytes-per-file" cfg:"max_bytes_per_file"`
-	// SyncEvery is the number of messages between fsyncs. Default 2500.
+	// SyncEvery bounds the acknowledged messages of a topic not yet on
+	// stable storage to SyncEvery-1: a publish that would reach it waits
+	// for the topic's next sync before its OK (1: every OK waits). Default
+	// 2500. See engine.Options.SyncEvery.
 	SyncEvery int64 `flag:"sync-every" cfg:"sync_every"`
-	// SyncTimeout is the longest time between fsyncs. Default 2s.
+	// SyncTimeout is the longest time between fsyncs of a topic, and
+	// between channel checkpoints. Default 2s.
 	SyncTimeout time.Duration `flag:"sync-timeout" cfg:"sync_timeout"`
 
 	// QueueScanInterval is how often in-flight and deferred timeouts are
