@@ -97,13 +97,13 @@ func newFlagSet(opts *nsqd.Options, cl *cmdLine) *flag.FlagSet {
 	fs.DurationVar(&opts.HTTPClientRequestTimeout, "http-client-request-timeout", opts.HTTPClientRequestTimeout, "how long an outgoing HTTP request may take in all")
 
 	fs.StringVar(&opts.DataPath, "data-path", opts.DataPath, "directory for messages on disk and metadata; empty means the working directory")
-	fs.Int64Var(&opts.MemQueueSize, "mem-queue-size", opts.MemQueueSize, "messages kept in memory per topic and per channel")
+	fs.Int64Var(&opts.MemQueueSize, "mem-queue-size", opts.MemQueueSize, "messages an ephemeral topic or channel holds before it drops some (durable topics keep every message in their log whatever this is)")
 	fs.Int64Var(&opts.MaxBytesPerFile, "max-bytes-per-file", opts.MaxBytesPerFile, "bytes written to a queue file before the next one is started")
 	fs.Int64Var(&opts.SyncEvery, "sync-every", opts.SyncEvery, "a publish waits for its topic's fsync before OK once the topic is this many messages ahead of the last one (1: every OK waits)")
 	fs.DurationVar(&opts.SyncTimeout, "sync-timeout", opts.SyncTimeout, "longest time between fsyncs of a topic (and between channel checkpoints)")
 
-	fs.IntVar(&opts.QueueScanWorkerPoolMax, "queue-scan-worker-pool-max", opts.QueueScanWorkerPoolMax, "most goroutines scanning channels for in-flight and deferred timeouts")
-	fs.IntVar(&opts.QueueScanSelectionCount, "queue-scan-selection-count", opts.QueueScanSelectionCount, "channels scanned for timeouts per 100ms cycle")
+	fs.IntVar(&opts.QueueScanWorkerPoolMax, "queue-scan-worker-pool-max", opts.QueueScanWorkerPoolMax, "accepted and ignored: one goroutine scans every channel for in-flight and deferred timeouts every 100ms")
+	fs.IntVar(&opts.QueueScanSelectionCount, "queue-scan-selection-count", opts.QueueScanSelectionCount, "accepted and ignored: every channel is scanned for timeouts every 100ms")
 
 	fs.DurationVar(&opts.MsgTimeout, "msg-timeout", opts.MsgTimeout, "default time a message may stay in flight before it is requeued")
 	fs.DurationVar(&opts.MaxMsgTimeout, "max-msg-timeout", opts.MaxMsgTimeout, "longest in-flight timeout a client may ask for")

@@ -487,39 +487,6 @@ func TestHelp(t *testing.T) {
 	}
 }
 
-// TestUnsupportedOptions checks every row of the unsupported table through
-// the command line: exit 1 and a FATAL line naming the flag.
-func TestUnsupportedOptions(t *testing.T) {
-	argsFor := map[string][]string{
-		"tls-cert":                          {"--tls-cert=cert.pem", "--tls-key=key.pem"},
-		"tls-key":                           {"--tls-cert=cert.pem", "--tls-key=key.pem"},
-		"tls-root-ca-file":                  {"--tls-root-ca-file=ca.pem"},
-		"tls-client-auth-policy":            {"--tls-client-auth-policy=require-verify"},
-		"tls-required":                      {"--tls-required"},
-		"auth-http-address":                 {"--auth-http-address=127.0.0.1:4181"},
-		"statsd-address":                    {"--statsd-address=127.0.0.1:8125"},
-		"lookupd-tcp-address":               {"--lookupd-tcp-address=127.0.0.1:4160"},
-		"e2e-processing-latency-percentile": {"--e2e-processing-latency-percentile=0.99"},
-	}
-	for _, name := range nsqd.UnsupportedFlags() {
-		t.Run(name, func(t *testing.T) {
-			args, ok := argsFor[name]
-			if !ok {
-				t.Fatalf("no test arguments for --%s", name)
-			}
-			var stderr bytes.Buffer
-			if code := run(args, io.Discard, &stderr, nil); code != 1 {
-				t.Errorf("exit %d, want 1", code)
-			}
-			want := "FATAL: failed to instantiate nsqd - --" + name + ": "
-			if !strings.Contains(stderr.String(), want) ||
-				!strings.Contains(stderr.String(), "not supported by this build yet (see docs/COMPATIBILITY.md)") {
-				t.Errorf("stderr %q, want a line with %q", stderr.String(), want)
-			}
-		})
-	}
-}
-
 func TestValidateRanges(t *testing.T) {
 	for _, tt := range []struct {
 		args []string

@@ -62,7 +62,7 @@ type Options struct {
 	// Default 15s. No flag (upstream's is fixed).
 	LookupdPingInterval time.Duration
 	// AuthHTTPAddresses are auth servers (host:port or URL) consulted on
-	// AUTH. Default none. Not supported by this build yet.
+	// AUTH. Default none.
 	AuthHTTPAddresses []string `flag:"auth-http-address" cfg:"auth_http_addresses"`
 	// HTTPClientConnectTimeout bounds connecting to auth servers and
 	// nsqlookupd over HTTP. Default 2s.
@@ -74,8 +74,11 @@ type Options struct {
 	// DataPath is the directory for durable messages and metadata; ""
 	// means the working directory. Default "".
 	DataPath string `flag:"data-path" cfg:"data_path"`
-	// MemQueueSize is the number of messages kept in memory per topic or
-	// channel. Default 10000.
+	// MemQueueSize is upstream's count of messages kept in memory per topic
+	// or channel. Here it bounds ephemeral topics and channels only (beyond
+	// it they drop messages); durable topics keep every message in their
+	// log whatever its value. It is also the depth beyond which /stats
+	// reports backend_depth. 0 means the default. Default 10000.
 	MemQueueSize int64 `flag:"mem-queue-size" cfg:"mem_queue_size"`
 	// MaxBytesPerFile is the size at which a queue file is rolled. Default
 	// 104857600 (100 MiB).
@@ -92,17 +95,19 @@ type Options struct {
 	// QueueScanInterval is how often in-flight and deferred timeouts are
 	// scanned. Default 100ms. No flag.
 	QueueScanInterval time.Duration
-	// QueueScanRefreshInterval is how often the scan worker pool is resized.
-	// Default 5s. No flag.
+	// QueueScanRefreshInterval is how often upstream resizes its pool of
+	// scan workers. Ignored here, as are the next three: one goroutine
+	// visits every channel every QueueScanInterval. Default 5s. No flag.
 	QueueScanRefreshInterval time.Duration
-	// QueueScanSelectionCount is the number of channels checked per scan.
-	// Default 20.
+	// QueueScanSelectionCount is the number of channels upstream checks per
+	// scan. Accepted and ignored. Default 20.
 	QueueScanSelectionCount int `flag:"queue-scan-selection-count" cfg:"queue_scan_selection_count"`
-	// QueueScanWorkerPoolMax caps the goroutines scanning channels. Default
-	// 4.
+	// QueueScanWorkerPoolMax caps upstream's goroutines scanning channels.
+	// Accepted and ignored. Default 4.
 	QueueScanWorkerPoolMax int `flag:"queue-scan-worker-pool-max" cfg:"queue_scan_worker_pool_max"`
 	// QueueScanDirtyPercent is the share of scanned channels that must have
-	// had work for a scan to repeat at once. Default 0.25. No flag.
+	// had work for upstream's scan to repeat at once. Ignored. Default 0.25.
+	// No flag.
 	QueueScanDirtyPercent float64
 
 	// MsgTimeout is how long a message may stay in flight before it is
@@ -127,7 +132,11 @@ type Options struct {
 	// MaxRdyCount caps a client's RDY. Default 2500.
 	MaxRdyCount int64 `flag:"max-rdy-count" cfg:"max_rdy_count"`
 	// MaxOutputBufferSize caps a client's output_buffer_size, in bytes.
-	// Default 65536.
+	// Default 65536. This option and the three output buffer timeouts
+	// below bound and default what IDENTIFY negotiates, which is checked,
+	// answered and reported (/stats, /info) as upstream; nothing else
+	// reads it: output is written at the end of each event-loop turn,
+	// never held back for a size or a timer. 0 means the default.
 	MaxOutputBufferSize int64 `flag:"max-output-buffer-size" cfg:"max_output_buffer_size"`
 	// MaxOutputBufferTimeout caps a client's output_buffer_timeout. Default
 	// 30s.
@@ -135,8 +144,8 @@ type Options struct {
 	// MinOutputBufferTimeout is the least output_buffer_timeout a client may
 	// ask for. Default 25ms.
 	MinOutputBufferTimeout time.Duration `flag:"min-output-buffer-timeout" cfg:"min_output_buffer_timeout"`
-	// OutputBufferTimeout is the flush interval clients get unless they ask
-	// otherwise. Default 250ms.
+	// OutputBufferTimeout is the output_buffer_timeout clients get unless
+	// they ask otherwise. Default 250ms.
 	OutputBufferTimeout time.Duration `flag:"output-buffer-timeout" cfg:"output_buffer_timeout"`
 	// RetentionAge (ours, not upstream's) keeps consumed messages on disk
 	// until they are this old, for replay (POST /channel/rewind). Default
@@ -174,21 +183,19 @@ type Options struct {
 	// percentiles tracked, each in (0, 1]. Default none.
 	E2EProcessingLatencyPercentiles []float64 `flag:"e2e-processing-latency-percentile" cfg:"e2e_processing_latency_percentiles"`
 
-	// TLSCert is the certificate file. Default "". Not supported by this
-	// build yet.
+	// TLSCert is the certificate file. Default "".
 	TLSCert string `flag:"tls-cert" cfg:"tls_cert"`
-	// TLSKey is the private key file. Default "". Not supported by this
-	// build yet.
+	// TLSKey is the private key file. Default "".
 	TLSKey string `flag:"tls-key" cfg:"tls_key"`
 	// TLSClientAuthPolicy is "require" or "require-verify"; any other value
 	// asks for no client certificate. Setting it implies TLSRequired.
-	// Default "". Not supported by this build yet.
+	// Default "".
 	TLSClientAuthPolicy string `flag:"tls-client-auth-policy" cfg:"tls_client_auth_policy"`
 	// TLSRootCAFile is a PEM file of CAs that client certificates are
-	// verified against. Default "". Not supported by this build yet.
+	// verified against. Default "".
 	TLSRootCAFile string `flag:"tls-root-ca-file" cfg:"tls_root_ca_file"`
 	// TLSRequired says whether clients must upgrade to TLS. Default
-	// TLSNotRequired. Anything else is not supported by this build yet.
+	// TLSNotRequired.
 	TLSRequired TLSRequirement `flag:"tls-required" cfg:"tls_required"`
 	// TLSMinVersion is the oldest TLS version accepted. Default TLS 1.0.
 	TLSMinVersion TLSVersion `flag:"tls-min-version" cfg:"tls_min_version"`
@@ -274,31 +281,12 @@ func NodeIDFromHostname(hostname string) int64 {
 	return int64(crc32.ChecksumIEEE(sum[:]) % 1024)
 }
 
-// CompatibilityDoc is where unsupported options are explained.
-const CompatibilityDoc = "docs/COMPATIBILITY.md"
-
-// unsupported lists the options whose feature this build does not have yet,
-// with a test for "set away from its default". Delete a row when its
-// feature lands.
-var unsupported = []struct {
-	flag    string
-	feature string // subject and verb of the error message
-	isSet   func(o *Options) bool
-}{}
-
-// UnsupportedFlags returns the flag names Validate rejects when set away
-// from their defaults, in table order. Tests use it.
-func UnsupportedFlags() []string {
-	names := make([]string, 0, len(unsupported))
-	for _, u := range unsupported {
-		names = append(names, u.flag)
-	}
-	return names
-}
-
 // Validate reports every problem with o, joined: the range checks upstream
-// makes, then each option whose feature this build does not support yet.
-// Each message starts with the flag it is about. Validate does not modify o.
+// makes, and ours where upstream fails later or not at all (a non-positive
+// --statsd-interval or --e2e-processing-latency-window-time). Each message
+// starts with the flag it is about. Validate does not modify o. Every
+// option is built; docs/COMPATIBILITY.md says which ones this build treats
+// differently.
 func (o *Options) Validate() error {
 	var errs []error
 	if o.ID < 0 || o.ID >= 1024 {
@@ -339,12 +327,6 @@ func (o *Options) Validate() error {
 	}
 	if _, ok := o.TLSMinVersion.name(); !ok {
 		errs = append(errs, fmt.Errorf("--tls-min-version: unknown TLS version %d", int(o.TLSMinVersion)))
-	}
-
-	for _, u := range unsupported {
-		if u.isSet(o) {
-			errs = append(errs, fmt.Errorf("--%s: %s not supported by this build yet (see %s)", u.flag, u.feature, CompatibilityDoc))
-		}
 	}
 	return errors.Join(errs...)
 }

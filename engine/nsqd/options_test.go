@@ -120,11 +120,6 @@ func TestOptionsTags(t *testing.T) {
 		}
 		flags[flag] = f.Name
 	}
-	for _, name := range UnsupportedFlags() {
-		if _, ok := flags[name]; !ok {
-			t.Errorf("unsupported table names %q, which no field has", name)
-		}
-	}
 }
 
 func TestParseLogLevel(t *testing.T) {
