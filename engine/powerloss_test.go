@@ -289,3 +289,56 @@ func (b idBook) note(t *testing.T, id wire.MessageID, body string) {
 	}
 	b[id] = body
 }
+
+// TestSyncTimeoutBoundsIdleWindow: --sync-timeout bounds the window in
+// time: messages acknowledged without waiting (far fewer than SyncEvery)
+// reach stable storage with no further publish, and survive a power cut
+// taken after that. (How soon is not asserted: no timing in tests; the
+// sync loop's ticker is SyncTimeout.)
+func TestSyncTimeoutBoundsIdleWindow(t *testing.T) {
+	fs := strictfs.New()
+	opts := Options{DataPath: "/data", FS: fs, SyncEvery: 1 << 30, SyncTimeout: 20 * time.Millisecond}
+	e, err := New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tp, err := e.GetTopic("idle")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// No channel: the topic holds everything for its first one, which
+	// needs nothing but the log to be durable.
+	for i := range 10 {
+		tk, err := tp.Put(fmt.Appendf(nil, "m%d", i), 0)
+		if err != nil || tk != 0 {
+			t.Fatalf("put %d: ticket %d, %v: nothing should wait", i, tk, err)
+		}
+	}
+	head := tp.log.Head().Seq
+	deadline := time.Now().Add(30 * time.Second)
+	for tp.log.Durable() < head {
+		if time.Now().After(deadline) {
+			t.Fatalf("durable %d, head %d: the idle topic was never synced", tp.log.Durable(), head)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	fs = fs.Crash()
+	_ = e.Close()
+	opts.FS = fs
+	e2, err := New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e2.Close()
+	tp2, ok := e2.ExistingTopic("idle")
+	if !ok {
+		t.Fatal("topic lost")
+	}
+	if _, err := tp2.GetChannel("c"); err != nil {
+		t.Fatal(err)
+	}
+	got := drainChannel(t, tp2, "c", idBook{})
+	if len(got) != 10 {
+		t.Fatalf("after the cut %d of the 10 messages, want all: %v", len(got), got)
+	}
+}
