@@ -310,34 +310,44 @@ func (c *Client) writeLoop(u *upgraded, nc net.Conn, w flushWriter) {
 		case <-u.done:
 			stop = true // the reader is gone: write what is left, close
 		}
-		bb := c.takeOut()
-		if bb != nil && len(bb.B) > 0 {
-			data := bb.B
-			if hb := time.Duration(c.hbInterval.Load()); hb > 0 {
-				// upstream's write deadline: one heartbeat interval
-				_ = nc.SetWriteDeadline(time.Now().Add(hb))
-			}
-			_, err := w.Write(data)
-			if err == nil {
-				err = w.Flush()
-			}
-			if err != nil {
-				outPool.Put(bb)
-				_ = nc.Close()
-				return
-			}
-		}
-		if bb != nil {
-			outPool.Put(bb)
+		if !c.writeOut(nc, w) {
+			_ = nc.Close()
+			return
 		}
 		u.mu.Lock()
 		closing := u.closing
 		u.mu.Unlock()
 		if closing || stop {
+			// What the reader appended before it asked for the close
+			// (an error for a command cut short) may have come after
+			// the take above: write it too.
+			_ = c.writeOut(nc, w)
 			_ = nc.Close()
 			return
 		}
 	}
+}
+
+// writeOut writes the client's pending output, under upstream's write
+// deadline; false when the write failed.
+func (c *Client) writeOut(nc net.Conn, w flushWriter) bool {
+	bb := c.takeOut()
+	if bb == nil {
+		return true
+	}
+	defer outPool.Put(bb)
+	if len(bb.B) == 0 {
+		return true
+	}
+	if hb := time.Duration(c.hbInterval.Load()); hb > 0 {
+		// upstream's write deadline: one heartbeat interval
+		_ = nc.SetWriteDeadline(time.Now().Add(hb))
+	}
+	_, err := w.Write(bb.B)
+	if err == nil {
+		err = w.Flush()
+	}
+	return err == nil
 }
 
 // finishUpgraded releases the client when its reader ends.
