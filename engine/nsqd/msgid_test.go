@@ -76,6 +76,7 @@ func TestMessageIDsUnique(t *testing.T) {
 		for _, m := range pubTake(t, pub, sub, topic, prefix, 3, false) {
 			s.add(m, node)
 		}
+		finished(t, n, topic, "c", 0)
 	}
 	node1 := func(o *Options) { o.DataPath = dir; o.ID = 1 }
 	n := startNSQD(t, node1)
@@ -153,6 +154,7 @@ func TestMessageIDsAfterImport(t *testing.T) {
 	for _, m := range pubTake(t, pub, sub, "orders", "new", 5, false) {
 		s.add(m, 5)
 	}
+	finished(t, n, "orders", "c", 10)
 	n.Exit()
 	// The 10 left in flight come back after the restart with their IDs.
 	n = startNSQD(t, opts)
@@ -172,4 +174,14 @@ func TestMessageIDsAfterImport(t *testing.T) {
 	if len(s.byID) != 30 {
 		t.Fatalf("%d distinct IDs, want 30", len(s.byID))
 	}
+}
+
+// finished waits until the FINs sent on topic/channel are applied: only
+// inFlight messages are left in flight (a FIN has no answer to wait for).
+func finished(t *testing.T, n *NSQD, topic, channel string, inFlight int) {
+	t.Helper()
+	waitFor(t, fmt.Sprintf("%s/%s to have %d in flight", topic, channel, inFlight), func() bool {
+		_, got, _, _, ok := channelStat(t, n, topic, channel)
+		return ok && got == inFlight
+	})
 }
