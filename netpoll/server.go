@@ -138,6 +138,9 @@ type Server struct {
 
 	nextID atomic.Int64
 
+	// out gathers consumers' output and watches stalled ones (output.go)
+	out outFlusher
+
 	authClientOnce sync.Once
 	authClient     *http.Client
 
@@ -163,6 +166,7 @@ func New(opts Options, eng *engine.Engine) *Server {
 	for i := range s.shards {
 		s.shards[i].m = map[int64]*Client{}
 	}
+	s.out.init()
 	return s
 }
 
@@ -197,6 +201,7 @@ func (s *Server) Start() error {
 	select {
 	case <-s.booted:
 		go s.heartbeatLoop()
+		go s.out.run(s.hbStop)
 		return nil
 	case err := <-s.runErr:
 		if err == nil {
