@@ -11,8 +11,11 @@
 // client's pending output sits in Client.out behind Client.outMu. Whoever
 // appends there calls Flush, which wakes the owning loop (gnet Conn.Wake)
 // unless a wake is already pending or the loop is processing that client
-// right now; the loop writes everything pending once per turn. Lock order:
-// engine channel lock -> Client.outMu.
+// right now; the loop writes everything pending once per turn. Under load
+// a consumer's message frames may gather first, within its negotiated
+// output buffer size and timeout, and its pending output is bounded
+// (output.go). Lock order: engine channel lock -> Client.outMu -> a
+// flusher shard.
 //
 // Heartbeats run on one goroutine per server (heartbeatLoop), which every
 // 100ms sends _heartbeat_ to each client whose interval has passed, or
