@@ -121,6 +121,7 @@ func newFlagSet(opts *nsqd.Options, cl *cmdLine) *flag.FlagSet {
 	// Ours, not upstream's: replay (docs/OPERATIONS.md).
 	fs.DurationVar(&opts.RetentionAge, "retention-age", opts.RetentionAge, "keep consumed messages this long, for replay (0: delete once consumed)")
 	fs.Int64Var(&opts.RetentionBytes, "retention-bytes", opts.RetentionBytes, "keep consumed messages while a topic's log is under this size, for replay (0: no size retention)")
+	fs.BoolVar(&opts.AllowPeek, "allow-peek", opts.AllowPeek, "serve GET /topic/peek and /channel/peek (message bodies, read without consuming them)")
 
 	fs.StringVar(&opts.StatsdAddress, "statsd-address", opts.StatsdAddress, "UDP <addr>:<port> of a statsd daemon to push stats to")
 	fs.DurationVar(&opts.StatsdInterval, "statsd-interval", opts.StatsdInterval, "time between pushes to statsd")

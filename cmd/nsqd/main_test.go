@@ -106,6 +106,7 @@ var upstreamFlags = []apptest.Flag{
 var ourFlags = map[string]string{
 	"retention-age":   "0s",
 	"retention-bytes": "0",
+	"allow-peek":      "true",
 }
 
 // shownDifferently are defaults we print differently from upstream; the

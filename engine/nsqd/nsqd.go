@@ -261,6 +261,7 @@ func (n *NSQD) httpOptions(ln net.Listener) httpapi.Options {
 		MaxOutputBufferSize:    o.MaxOutputBufferSize,
 		MaxOutputBufferTimeout: o.MaxOutputBufferTimeout,
 		MaxDeflateLevel:        o.MaxDeflateLevel,
+		NoPeek:                 !o.AllowPeek,
 		GetConfig:              n.getConfig,
 		SetConfig:              n.setConfig,
 		Logf:                   n.engineLogf,

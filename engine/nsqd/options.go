@@ -154,6 +154,10 @@ type Options struct {
 	// RetentionBytes (ours) keeps consumed messages while a topic's log is
 	// no larger than this many bytes. Default 0: no size retention.
 	RetentionBytes int64 `flag:"retention-bytes" cfg:"retention_bytes"`
+	// AllowPeek (ours) serves GET /topic/peek and /channel/peek, which list
+	// messages with their bodies without consuming them. Default true;
+	// false answers them 403 PEEK_DISABLED.
+	AllowPeek bool `flag:"allow-peek" cfg:"allow_peek"`
 
 	// MaxChannelConsumers limits consumers per channel; 0 means no limit.
 	// Default 0.
@@ -232,6 +236,8 @@ func NewOptions() *Options {
 		AuthHTTPAddresses:        []string{},
 		HTTPClientConnectTimeout: 2 * time.Second,
 		HTTPClientRequestTimeout: 5 * time.Second,
+
+		AllowPeek: true,
 
 		MemQueueSize:    10000,
 		MaxBytesPerFile: 100 << 20,
