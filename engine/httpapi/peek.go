@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/nsqfast/nsq/engine"
+	"github.com/nsqfast/nsq/wire/apidoc"
 )
 
 // Browsing (ours; upstream has no equivalent, see docs/OPERATIONS.md):
@@ -34,31 +35,6 @@ var (
 	errInvalidArgSkip = errf(http.StatusBadRequest, "INVALID_ARG_SKIP")
 	errInvalidMaxBody = errf(http.StatusBadRequest, "INVALID_ARG_MAX_BODY")
 )
-
-// peekDoc is the document both endpoints answer.
-type peekDoc struct {
-	Topic    string        `json:"topic"`
-	Channel  string        `json:"channel,omitempty"`
-	Skip     int           `json:"skip"`
-	Messages []peekMessage `json:"messages"`
-	// More says the listing stopped at the response's byte bound before n
-	// messages: page on with skip.
-	More bool `json:"more"`
-}
-
-type peekMessage struct {
-	ID        string `json:"id"`
-	Timestamp int64  `json:"timestamp"`
-	Attempts  uint16 `json:"attempts"`
-	State     string `json:"state"`
-	DueAt     int64  `json:"due_at,omitempty"`
-	Size      int    `json:"size"`
-	// Body is the body as text when it is valid UTF-8, else base64
-	// (BodyEncoding says which); cut to max_body bytes (Truncated).
-	Body         string `json:"body"`
-	BodyEncoding string `json:"body_encoding"`
-	Truncated    bool   `json:"truncated,omitempty"`
-}
 
 // peekArgs reads n, skip, held and max_body.
 func (s *server) peekArgs(r *http.Request) (engine.PeekOptions, error) {
@@ -94,8 +70,8 @@ func (s *server) peekArgs(r *http.Request) (engine.PeekOptions, error) {
 	return o, nil
 }
 
-func (s *server) peekDoc(topic, channel string, o engine.PeekOptions, ms []engine.PeekedMessage) *peekDoc {
-	d := &peekDoc{Topic: topic, Channel: channel, Skip: o.Skip, Messages: make([]peekMessage, 0, len(ms))}
+func (s *server) peekDoc(topic, channel string, o engine.PeekOptions, ms []engine.PeekedMessage) *apidoc.Peek {
+	d := &apidoc.Peek{Topic: topic, Channel: channel, Skip: o.Skip, Messages: make([]apidoc.PeekMessage, 0, len(ms))}
 	total := 0
 	for _, m := range ms {
 		if total >= peekResponseMax {
@@ -103,15 +79,25 @@ func (s *server) peekDoc(topic, channel string, o engine.PeekOptions, ms []engin
 			break
 		}
 		total += len(m.Body)
-		pm := peekMessage{
+		pm := apidoc.PeekMessage{
 			ID: string(m.ID[:]), Timestamp: m.Timestamp, Attempts: m.Attempts,
 			State: m.State, DueAt: m.DueAt, Size: m.Size,
 			Truncated: len(m.Body) < m.Size,
 		}
-		if utf8.Valid(m.Body) {
-			pm.Body, pm.BodyEncoding = string(m.Body), "utf-8"
+		body := m.Body
+		if pm.Truncated {
+			// the cut may split a character of a text body: end before it
+			for i := 0; i < utf8.UTFMax-1 && len(body) > 0 && !utf8.Valid(body); i++ {
+				body = body[:len(body)-1]
+			}
+			if !utf8.Valid(body) {
+				body = m.Body
+			}
+		}
+		if utf8.Valid(body) {
+			pm.Body, pm.BodyEncoding = string(body), "utf-8"
 		} else {
-			pm.Body, pm.BodyEncoding = base64.StdEncoding.EncodeToString(m.Body), "base64"
+			pm.Body, pm.BodyEncoding = base64.StdEncoding.EncodeToString(body), "base64"
 		}
 		d.Messages = append(d.Messages, pm)
 	}

@@ -11,9 +11,11 @@ import (
 	"time"
 
 	gonsq "github.com/nsqio/go-nsq"
+
+	"github.com/nsqfast/nsq/wire/apidoc"
 )
 
-func (f *fixture) peek(target string) peekDoc {
+func (f *fixture) peek(target string) apidoc.Peek {
 	f.t.Helper()
 	r := f.do("GET", target, nil)
 	if r.code != http.StatusOK {
@@ -22,7 +24,7 @@ func (f *fixture) peek(target string) peekDoc {
 	if ct := r.header.Get("Content-Type"); ct != "application/json; charset=utf-8" {
 		f.t.Fatalf("content type %q", ct)
 	}
-	var d peekDoc
+	var d apidoc.Peek
 	dec := json.NewDecoder(strings.NewReader(r.body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&d); err != nil {
@@ -62,6 +64,11 @@ func TestPeekHTTP(t *testing.T) {
 	}
 	if d := f.peek("/channel/peek?topic=t&channel=c&n=1&skip=2&max_body=10"); len(d.Messages) != 1 || d.Messages[0].Body != "xxxxxxxxxx" || d.Skip != 2 {
 		t.Fatalf("skip 2: %+v", d)
+	}
+	// a cut inside a character ends before it: still text
+	f.expect(f.do("POST", "/pub?topic=u", []byte("aé€")), http.StatusOK, "OK")
+	if d := f.peek("/topic/peek?topic=u&max_body=5"); len(d.Messages) != 1 || d.Messages[0].Body != "aé" || d.Messages[0].BodyEncoding != "utf-8" || !d.Messages[0].Truncated || d.Messages[0].Size != 6 {
+		t.Fatalf("cut inside a character: %+v", d.Messages)
 	}
 	if d := f.peek("/topic/peek?topic=t"); len(d.Messages) != 3 || d.Channel != "" || d.Messages[0].ID != m[0].ID {
 		t.Fatalf("topic peek %+v", d)
