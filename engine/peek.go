@@ -48,6 +48,9 @@ type PeekedMessage struct {
 	DueAt int64
 	Size  int // of the whole body
 	Body  []byte
+	// DeadLetter is set for a message of a dead-letter topic: where it
+	// came from.
+	DeadLetter *DeadLetterInfo
 }
 
 // ErrPeekRange is returned for N or Skip out of their bounds.
@@ -89,14 +92,19 @@ func (l *peekList) add(t *Topic, payload []byte, seq uint64, attempts uint16, st
 	if l.o.MaxBody > 0 && len(body) > l.o.MaxBody {
 		body = body[:l.o.MaxBody]
 	}
+	var dl *DeadLetterInfo
+	if info, ok := deadLetterInfo(payload); ok {
+		dl = &info
+	}
 	l.out = append(l.out, PeekedMessage{
-		ID:        wire.IDFromUint64(t.messageID(payload, seq)),
-		Timestamp: ts,
-		Attempts:  attempts,
-		State:     state,
-		DueAt:     due,
-		Size:      size,
-		Body:      append([]byte(nil), body...),
+		DeadLetter: dl,
+		ID:         wire.IDFromUint64(t.messageID(payload, seq)),
+		Timestamp:  ts,
+		Attempts:   attempts,
+		State:      state,
+		DueAt:      due,
+		Size:       size,
+		Body:       append([]byte(nil), body...),
 	})
 }
 
