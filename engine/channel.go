@@ -74,7 +74,7 @@ type Channel struct {
 	// dead-letter topic (deadletter.go).
 	expiredCount    atomic.Uint64
 	deadLetterCount atomic.Uint64
-	fin          finishStats // finished messages and their e2e latency
+	fin             finishStats // finished messages and their e2e latency
 
 	mu struct {
 		sync.Mutex
