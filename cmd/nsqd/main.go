@@ -121,6 +121,8 @@ func newFlagSet(opts *nsqd.Options, cl *cmdLine) *flag.FlagSet {
 	// Ours, not upstream's: replay (docs/OPERATIONS.md).
 	fs.DurationVar(&opts.RetentionAge, "retention-age", opts.RetentionAge, "keep consumed messages this long, for replay (0: delete once consumed)")
 	fs.Int64Var(&opts.RetentionBytes, "retention-bytes", opts.RetentionBytes, "keep consumed messages while a topic's log is under this size, for replay (0: no size retention)")
+	fs.DurationVar(&opts.MsgTTL, "msg-ttl", opts.MsgTTL, "a message not delivered within this long after its publish expires (0: never; POST /topic/ttl sets a topic's own)")
+	fs.IntVar(&opts.MaxAttempts, "max-attempts", opts.MaxAttempts, "deliveries of a message before a channel moves it to its dead-letter topic <topic>.<channel>.dead (0: no limit; POST /channel/dead-letter sets a channel's own)")
 	fs.BoolVar(&opts.AllowPeek, "allow-peek", opts.AllowPeek, "serve GET /topic/peek and /channel/peek (message bodies, read without consuming them)")
 
 	fs.StringVar(&opts.StatsdAddress, "statsd-address", opts.StatsdAddress, "UDP <addr>:<port> of a statsd daemon to push stats to")

@@ -107,6 +107,8 @@ var ourFlags = map[string]string{
 	"retention-age":   "0s",
 	"retention-bytes": "0",
 	"allow-peek":      "true",
+	"msg-ttl":         "0s",
+	"max-attempts":    "0",
 }
 
 // shownDifferently are defaults we print differently from upstream; the

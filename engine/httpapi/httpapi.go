@@ -24,7 +24,8 @@
 // (github.com/felixge/fgprof, wall-clock profiles) are added, and so is
 // GET /metrics: the numbers of /stats in the Prometheus text format (see
 // metrics.go), and so are the replay endpoints (replay.go) and GET
-// /topic/peek and /channel/peek, browsing without consuming (peek.go).
+// /topic/peek and /channel/peek, browsing without consuming (peek.go),
+// and /topic/ttl and /channel/dead-letter (ttl.go).
 // Nothing else differs on purpose; TestDifferential compares
 // this handler with a real upstream nsqd.
 //
@@ -161,6 +162,11 @@ func New(o Options) http.Handler {
 	// not in upstream: browsing without consuming (peek.go)
 	rt.add("GET", "/topic/peek", s.logged(s.v1(s.peekTopic)))
 	rt.add("GET", "/channel/peek", s.logged(s.v1(s.peekChannel)))
+	// not in upstream: message TTL and dead-letter topics (ttl.go)
+	rt.add("GET", "/topic/ttl", s.logged(s.v1(s.topicTTL)))
+	rt.add("POST", "/topic/ttl", s.logged(s.v1(s.topicTTL)))
+	rt.add("GET", "/channel/dead-letter", s.logged(s.v1(s.channelDeadLetter)))
+	rt.add("POST", "/channel/dead-letter", s.logged(s.v1(s.channelDeadLetter)))
 	rt.add("GET", "/config/:opt", s.logged(s.v1(s.getConfig)))
 	rt.add("PUT", "/config/:opt", s.logged(s.v1(s.putConfig)))
 

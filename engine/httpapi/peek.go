@@ -84,6 +84,9 @@ func (s *server) peekDoc(topic, channel string, o engine.PeekOptions, ms []engin
 			State: m.State, DueAt: m.DueAt, Size: m.Size,
 			Truncated: len(m.Body) < m.Size,
 		}
+		if dl := m.DeadLetter; dl != nil {
+			pm.OriginalID, pm.OriginalAttempts = string(dl.ID[:]), dl.Attempts
+		}
 		body := m.Body
 		if pm.Truncated {
 			// the cut may split a character of a text body: end before it

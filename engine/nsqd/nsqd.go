@@ -130,6 +130,8 @@ func New(opts *Options) (*NSQD, error) {
 		E2EWindow:           opts.E2EProcessingLatencyWindowTime,
 		RetentionAge:        opts.RetentionAge,
 		RetentionBytes:      opts.RetentionBytes,
+		MsgTTL:              opts.MsgTTL,
+		MaxAttempts:         uint16(opts.MaxAttempts),
 		OnChange:            n.onChange,
 		Logf:                n.engineLogf,
 	})

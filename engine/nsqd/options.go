@@ -158,6 +158,15 @@ type Options struct {
 	// messages with their bodies without consuming them. Default true;
 	// false answers them 403 PEEK_DISABLED.
 	AllowPeek bool `flag:"allow-peek" cfg:"allow_peek"`
+	// MsgTTL (ours) is how long a message may wait before it expires
+	// undelivered; a topic's own (POST /topic/ttl) overrides it. Default 0:
+	// forever.
+	MsgTTL time.Duration `flag:"msg-ttl" cfg:"msg_ttl"`
+	// MaxAttempts (ours) is how many times a channel delivers a message
+	// before it moves it to its dead-letter topic; a channel's own (POST
+	// /channel/dead-letter) overrides it. Default 0: no limit. At most
+	// 65535.
+	MaxAttempts int `flag:"max-attempts" cfg:"max_attempts"`
 
 	// MaxChannelConsumers limits consumers per channel; 0 means no limit.
 	// Default 0.
@@ -297,6 +306,12 @@ func (o *Options) Validate() error {
 	var errs []error
 	if o.ID < 0 || o.ID >= 1024 {
 		errs = append(errs, fmt.Errorf("--node-id: %d is out of range, must be in [0,1024)", o.ID))
+	}
+	if o.MaxAttempts < 0 || o.MaxAttempts > 65535 {
+		errs = append(errs, fmt.Errorf("--max-attempts: %d is out of range, must be in [0,65535]", o.MaxAttempts))
+	}
+	if o.MsgTTL < 0 {
+		errs = append(errs, fmt.Errorf("--msg-ttl: %v must not be negative", o.MsgTTL))
 	}
 	if o.MaxDeflateLevel < 1 || o.MaxDeflateLevel > 9 {
 		errs = append(errs, fmt.Errorf("--max-deflate-level: %d is out of range, must be in [1,9]", o.MaxDeflateLevel))

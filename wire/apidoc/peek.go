@@ -25,4 +25,9 @@ type PeekMessage struct {
 	Body         string `json:"body"`
 	BodyEncoding string `json:"body_encoding"`
 	Truncated    bool   `json:"truncated,omitempty"`
+	// OriginalID and OriginalAttempts are set for a message of a
+	// dead-letter topic: its ID in the channel it left, and how often that
+	// channel had delivered it.
+	OriginalID       string `json:"original_id,omitempty"`
+	OriginalAttempts uint16 `json:"original_attempts,omitempty"`
 }
