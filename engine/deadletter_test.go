@@ -96,6 +96,12 @@ func TestMessageTTL(t *testing.T) {
 	}
 
 	tp.SetTTL(10 * time.Minute)
+	if _, err := tp.GetChannel("later"); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		_ = tp.Publish([]byte(fmt.Sprint("kept", i)))
+	}
 	if err := e.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -104,6 +110,17 @@ func TestMessageTTL(t *testing.T) {
 	tp2, _ := e2.ExistingTopic("t")
 	if d, own := tp2.TTL(); d != 10*time.Minute || !own {
 		t.Fatalf("TTL after restart %s %v", d, own)
+	}
+	// a channel kept its two within the TTL across the restart; they
+	// expire, exactly those, once the TTL is shorter than their age
+	idle2, _ := tp2.ExistingChannel("later")
+	if st := idle2.Stats(false); st.Depth != 2 || st.ExpiredCount != 0 {
+		t.Fatalf("idle channel after restart: %+v", st)
+	}
+	tp2.SetTTL(time.Nanosecond)
+	pollUntil(t, "the kept messages to expire", func() bool { return idle2.Stats(false).ExpiredCount == 2 })
+	if st := idle2.Stats(false); st.Depth != 0 {
+		t.Fatalf("idle channel after expiry: %+v", st)
 	}
 	tp2.ResetTTL()
 	if d, own := tp2.TTL(); d != 0 || own {

@@ -175,7 +175,8 @@
   function peekBody(m) {
     var shown = m.body_encoding === 'base64' ? 'base64' : 'text';
     return html`<pre class="msg-body">${m.body}</pre>${shown === 'base64' ? html`<span class="label label-plain" title="not valid UTF-8">base64</span> ` : ''}${m.truncated
-      ? html`<small class="msg-cut">cut: ${N.commafy(m.size)} bytes in all</small>` : ''}`;
+      ? html`<small class="msg-cut">cut: ${N.commafy(m.size)} bytes in all</small>` : ''}${m.original_id
+      ? html` <small class="msg-cut" title="a dead letter: its ID in the channel it left, and how often that channel delivered it">dead letter of ${m.original_id} after ${m.original_attempts} attempts</small>` : ''}`;
   }
   function peekTables(doc, skip) {
     return html`${(doc.nodes || []).map(function (n) {
