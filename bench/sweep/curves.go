@@ -3,6 +3,7 @@ package sweep
 import (
 	"context"
 	"fmt"
+	"math"
 	"strconv"
 	"time"
 
@@ -53,6 +54,9 @@ func Curves() []Curve {
 				{File: "delivered", Title: "fan-out: messages delivered per second, all channels", YLabel: "msg/s delivered (log scale)", YLog: true,
 					Figures: []string{"pipelined_delivered_msgs_per_s", "single_delivered_msgs_per_s"},
 					Labels:  []string{"pipelined (64 PUB in flight)", "one PUB per round trip"}},
+				{File: "writes", Title: "fan-out: the broker's write system calls per message delivered (approx.)", YLabel: "write calls per delivery (log scale)", YLog: true,
+					Figures: []string{"pipelined_writes_per_delivered", "single_writes_per_delivered"},
+					Labels:  []string{"pipelined", "one PUB per round trip"}},
 				{File: "rss", Title: "fan-out: peak RSS of the broker", YLabel: "MiB", Figures: []string{"rss_peak_mib"}},
 			},
 			run: channelsPoint,
@@ -127,6 +131,7 @@ func Names() []string {
 // scenarioPoint runs one scenario with p on the point's broker and copies
 // its figures, prefixed, into r.
 func scenarioPoint(ctx context.Context, e *pointEnv, name, prefix string, p scenario.Params, r *bench.Result) error {
+	w0, werr := WriteSyscalls(e.target.PID())
 	res, err := scenario.Run(ctx, name, scenario.Env{
 		Target:   e.target,
 		Params:   p,
@@ -138,6 +143,17 @@ func scenarioPoint(ctx context.Context, e *pointEnv, name, prefix string, p scen
 	}
 	for _, f := range res.Figures {
 		r.Add(prefix+f.Name, f.Value, f.Unit, f.Better)
+	}
+	if w1, err := WriteSyscalls(e.target.PID()); err == nil && werr == nil && w1 >= w0 {
+		// The broker's write system calls over the whole scenario
+		// (setup and catch-up included), from /proc/<pid>/io.
+		r.Add(prefix+"write_syscalls", float64(w1-w0), "calls", "")
+		// Per message delivered in fanout: about pub rate × duration ×
+		// channels messages went out, each consumer catching up.
+		if pub, ok := res.Figure("pub_msgs_per_s"); ok && name == "fanout" && pub.Value > 0 {
+			delivered := pub.Value * p.Duration.Seconds() * float64(max(p.Channels, 1))
+			r.Add(prefix+"writes_per_delivered", math.Round(float64(w1-w0)/delivered*1000)/1000, "calls/msg", bench.LowerIsBetter)
+		}
 	}
 	for _, n := range res.Notes {
 		r.Notef("%s%s", prefix, n)
@@ -202,7 +218,15 @@ func topicsPoint(ctx context.Context, e *pointEnv, x int64) (*bench.Result, erro
 	}
 	start := time.Now()
 	if err := publishAll(ctx, addr, pubs, 0, e.progress); err != nil {
-		return r, fmt.Errorf("creating %d topics: %w", x, err)
+		// What the broker holds when it gives up says why (open files at
+		// the limit, say).
+		var n int64
+		for _, p := range pubs {
+			n += p.Published.Load()
+		}
+		r.Add("topics_created", float64(n), "topics", "")
+		e.measureBroker(ctx, r, "")
+		return r, fmt.Errorf("creating %d topics, %d created: %w", x, n, err)
 	}
 	el := time.Since(start).Seconds()
 	r.Add("create_topics_per_s", float64(int64(float64(x)/el)), "topics/s", bench.HigherIsBetter)

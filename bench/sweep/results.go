@@ -236,16 +236,27 @@ func (s *Sweep) Markdown() []byte {
 				vals := make([]float64, len(s.Brokers))
 				for i, br := range s.Brokers {
 					vals[i] = math.NaN()
+					failed := false
 					for _, p := range s.Points {
-						if p.Broker == br.Name && p.X == x && p.Error == "" {
-							if v, ok := p.Figure(f); ok {
-								vals[i] = v
-							}
+						if p.Broker != br.Name || p.X != x {
+							continue
+						}
+						failed = p.Error != ""
+						if v, ok := p.Figure(f); ok {
+							vals[i] = v
 						}
 					}
-					if math.IsNaN(vals[i]) {
+					switch {
+					case failed && math.IsNaN(vals[i]):
+						w(" failed |")
+					case failed:
+						// What the broker held when the point failed; not
+						// charted, and no ratio.
+						w(" %s (failed) |", report.Num(vals[i]))
+						vals[i] = math.NaN()
+					case math.IsNaN(vals[i]):
 						w(" – |")
-					} else {
+					default:
 						w(" %s |", report.Num(vals[i]))
 					}
 				}

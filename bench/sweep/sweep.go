@@ -20,6 +20,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -299,6 +300,29 @@ func OpenFiles(pid int) (int, error) {
 	}
 	ents, err := os.ReadDir("/proc/" + strconv.Itoa(pid) + "/fd")
 	return len(ents), err
+}
+
+// WriteSyscalls is the number of write system calls a process has made
+// (syscw of /proc/<pid>/io, all its threads; Linux).
+func WriteSyscalls(pid int) (int64, error) {
+	if pid <= 0 {
+		return 0, errors.New("sweep: no process")
+	}
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/io")
+	if err != nil {
+		return 0, err
+	}
+	return parseSyscw(data)
+}
+
+// parseSyscw finds "syscw: N" in a /proc/<pid>/io document.
+func parseSyscw(data []byte) (int64, error) {
+	for _, l := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(l, "syscw:"); ok {
+			return strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		}
+	}
+	return 0, errors.New("sweep: no syscw in /proc/<pid>/io")
 }
 
 // DiskUsage is the space allocated to the files under dir (what du
