@@ -263,9 +263,14 @@ func connsScenario(ctx context.Context, e *Env) (*bench.Result, error) {
 	} else {
 		r.Notef("no resident memory figures: the broker's process is not on this machine")
 	}
-	if before.heap > 0 && after.heap > 0 {
+	switch {
+	case before.heap > 0 && after.heap >= before.heap:
 		r.Add("heap_per_conn_bytes", math.Round(float64(after.heap-before.heap)/n), "B", bench.LowerIsBetter)
-	} else {
+	case before.heap > 0 && after.heap > 0:
+		// a garbage collection between the two readings freed more than
+		// the connections took: no figure rather than a negative one
+		r.Notef("no heap figure: the heap shrank while the connections were open (%d -> %d bytes)", before.heap, after.heap)
+	default:
 		r.Notef("no heap figures: /stats?include_mem=true did not answer")
 	}
 	return r, nil
