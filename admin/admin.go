@@ -127,10 +127,10 @@ func (a *NSQAdmin) HTTPAddr() *net.TCPAddr { return a.httpLn.Addr().(*net.TCPAdd
 // Main starts serving, sampling and notifying, and returns at once.
 func (a *NSQAdmin) Main() error {
 	a.httpSrv = &http.Server{
-		Handler:           a.newHandler(),
-		ReadHeaderTimeout: 30 * time.Second,
-		ErrorLog:          log.New(logWriter{a}, "", 0),
+		Handler:  a.newHandler(),
+		ErrorLog: log.New(logWriter{a}, "", 0),
 	}
+	a.getOpts().HTTPLimits.Apply(a.httpSrv)
 	a.logf(LogInfo, "HTTP: listening on %s", a.httpLn.Addr())
 	a.wg.Go(func() {
 		if err := a.httpSrv.Serve(a.httpLn); err != nil && err != http.ErrServerClosed {

@@ -230,7 +230,9 @@ const (
 // MPUB is framed as upstream frames it: by its message count and message
 // sizes, not by the declared body size, which is only range-checked. The two
 // agree for every real client. When they do not, the command consumes what
-// the messages take, like upstream, and may need more than 4+body-size bytes.
+// the messages take, like upstream, and may need more than 4+body-size bytes,
+// up to --max-body-size: messages that run past it are refused (E_BAD_BODY
+// "MPUB body too big"), where upstream reads on (docs/COMPATIBILITY.md).
 // While an MPUB is incomplete, each call re-walks the message headers
 // received so far; that is negligible for real batches (a few ns a message)
 // but adds up for a multi-megabyte MPUB of tiny messages arriving in many
@@ -444,6 +446,13 @@ func (c *Command) readMPUB(buf []byte, off int, lim *Limits) (int, *Error, stage
 		}
 		if int64(msgSize) > lim.MaxMsgSize {
 			return 0, fatalf(CodeBadMessage, "MPUB message too big %d > %d", msgSize, lim.MaxMsgSize), 0, 0
+		}
+		// Upstream reads the messages whatever the declared body size,
+		// so count x --max-msg-size bytes (terabytes) could be held for
+		// one MPUB; ours stops where the messages pass --max-body-size,
+		// with the error of a body declared too big.
+		if span := int64(off-start) + 4 + int64(msgSize); span > lim.MaxBodySize {
+			return 0, fatalf(CodeBadBody, "MPUB body too big %d > %d", span, lim.MaxBodySize), 0, 0
 		}
 		off += 4
 		if len(buf)-off < int(msgSize) {
