@@ -37,6 +37,7 @@ type Client struct {
 	// after a TLS/snappy/deflate upgrade its reader goroutine
 	gotMagic bool
 	cmd      wire.Command
+	resume   wire.Resume // how far the incomplete command at the front was parsed
 	sub      *engine.Subscription
 	settings wire.ClientSettings
 	mpubIt   wire.MessageIter
@@ -440,7 +441,9 @@ func (c *Client) processCommands(buf []byte) (int, int) {
 		off = 4
 	}
 	for off < len(buf) {
-		n, perr := wire.ParseCommand(buf[off:], &c.srv.limits, &c.cmd)
+		// An incomplete command stays at the front of the input until
+		// it is whole or refused, so resuming its parse is safe.
+		n, perr := wire.ParseCommandResume(buf[off:], &c.srv.limits, &c.cmd, &c.resume)
 		if perr == nil && n == 0 && c.cmd.Name == nil {
 			break // not even a whole line yet
 		}

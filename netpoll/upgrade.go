@@ -284,7 +284,9 @@ func (c *Client) readLoop(u *upgraded, r io.Reader) {
 		// A connection handed off while it waited (an auth query, a
 		// topic's sync) reads nothing more until the wait is over: the
 		// socket's buffers then hold the client back, as upstream.
-		for c.auth.pending || (c.ack.pending && !c.syncDone.Load()) {
+		// (Answers owed may be ready already: the sync can finish
+		// before the hand-off; waitParked then returns at once.)
+		for c.auth.pending || c.ack.pending {
 			c.waitParked(u)
 			if !run() {
 				return
