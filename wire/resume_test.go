@@ -23,7 +23,7 @@ func FuzzParseCommandResume(f *testing.F) {
 	}
 	f.Add(mpub(4+3*6, 2, 2, 2), []byte{1, 2, 3})
 	f.Add(append(mpub(100, 1, 1, 1, 1, 1, 1, 1, 1), "NOP\n"...), []byte{0, 4, 1})
-	f.Add(mpub(100, 1, 1, 2000, 1), []byte{5})         // a message too big, after some
+	f.Add(mpub(100, 1, 1, 2000, 1), []byte{5})           // a message too big, after some
 	f.Add(mpub(100, 500, 500, 500, 500, 500), []byte{7}) // past the body limit
 	f.Add(append(mpub(50, 3, 3), mpub(50, 4, 4, 4)...), []byte{2, 9})
 	f.Fuzz(func(t *testing.T, stream, cuts []byte) {
