@@ -68,7 +68,7 @@ type Client struct {
 	state      atomic.Int32
 	readyCount atomic.Int64
 	closed     atomic.Bool
-	lastRead   atomic.Int64 // unix ns of the last byte received
+	lastRead   atomic.Int64 // unix ns of the last whole command received (the read timeout counts from it)
 	// readTimedOut: the heartbeat loop closed the connection for its
 	// silence, which ends its input as a read deadline would (see heartbeat)
 	readTimedOut atomic.Bool
