@@ -95,7 +95,10 @@ func (g *goodPair) check() {
 	if sent == 0 {
 		g.t.Fatalf("the good producer published nothing")
 	}
-	waitFor(g.t, fmt.Sprintf("the good consumer to receive %d messages", sent), func() bool { return g.c.distinct() == sent })
+	// (the handler records a body, then counts it: wait for both)
+	waitFor(g.t, fmt.Sprintf("the good consumer to receive %d messages", sent), func() bool {
+		return g.c.distinct() == sent && int(g.c.total.Load()) >= sent
+	})
 	g.c.mu.Lock()
 	defer g.c.mu.Unlock()
 	for body, k := range g.c.seen {
