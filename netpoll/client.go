@@ -37,6 +37,7 @@ type Client struct {
 	// after a TLS/snappy/deflate upgrade its reader goroutine
 	gotMagic bool
 	cmd      wire.Command
+	resume   wire.Resume // how far the incomplete command at the front was parsed
 	sub      *engine.Subscription
 	settings wire.ClientSettings
 	mpubIt   wire.MessageIter
@@ -67,7 +68,7 @@ type Client struct {
 	state      atomic.Int32
 	readyCount atomic.Int64
 	closed     atomic.Bool
-	lastRead   atomic.Int64 // unix ns of the last byte received
+	lastRead   atomic.Int64 // unix ns of the last whole command received (the read timeout counts from it)
 	// readTimedOut: the heartbeat loop closed the connection for its
 	// silence, which ends its input as a read deadline would (see heartbeat)
 	readTimedOut atomic.Bool
@@ -145,6 +146,10 @@ type ackState struct {
 // durable (or failed); its loop sends the answer and goes on.
 func (c *Client) syncWoken() {
 	c.syncDone.Store(true)
+	if u := c.up.Load(); u != nil {
+		u.syncKick() // handed off while waiting (parkedInputBound)
+		return
+	}
 	_ = c.conn.Wake(nil)
 }
 
@@ -159,13 +164,21 @@ func (c *Client) onTraffic() gnet.Action {
 	c.wakePending.Store(false)
 	action := gnet.None
 	buf, _ := c.conn.Peek(-1)
-	if len(buf) > c.unread {
-		// New bytes. (A wake finds only what the last call left, a
-		// command not whole yet: that is no sign of life.)
+	n, act := c.process(buf)
+	if n > 0 {
+		// A whole command came in: upstream sets its read deadline
+		// before each command, so the read timeout counts from here
+		// (bytes of a command not whole yet do not push it back).
 		c.lastRead.Store(time.Now().UnixNano())
 	}
-	n, act := c.process(buf)
 	c.unread = len(buf) - n
+	if act == actNone && c.unread > c.srv.parkedInputBound() && (c.auth.pending || c.ack.pending) {
+		// Waiting (auth, sync) and pipelining past the largest command:
+		// gnet would read on without bound, so leave the loop for a
+		// goroutine that stops reading until the wait is over.
+		act = actUpgrade
+		c.upgrade = &upgradeReq{}
+	}
 	switch act {
 	case actClose:
 		action = gnet.Close
@@ -428,7 +441,9 @@ func (c *Client) processCommands(buf []byte) (int, int) {
 		off = 4
 	}
 	for off < len(buf) {
-		n, perr := wire.ParseCommand(buf[off:], &c.srv.limits, &c.cmd)
+		// An incomplete command stays at the front of the input until
+		// it is whole or refused, so resuming its parse is safe.
+		n, perr := wire.ParseCommandResume(buf[off:], &c.srv.limits, &c.cmd, &c.resume)
 		if perr == nil && n == 0 && c.cmd.Name == nil {
 			break // not even a whole line yet
 		}
@@ -609,7 +624,7 @@ func (c *Client) identify(cmd *wire.Command) *wire.Error {
 		MaxMsgTimeout:          o.MaxMsgTimeout,
 	}
 	c.info.Lock()
-	c.info.clientID, c.info.hostname, c.info.userAgent = req.ClientID, req.Hostname, req.UserAgent
+	c.info.clientID, c.info.hostname, c.info.userAgent = truncateField(req.ClientID), truncateField(req.Hostname), truncateField(req.UserAgent)
 	c.info.identified = true
 	c.info.Unlock()
 	s, perr := req.Apply(c.settings, &lim)

@@ -1,6 +1,8 @@
 package nsqd
 
 import (
+	"github.com/nsqfast/nsq/wire/httproute"
+
 	"github.com/nsqfast/nsq/wire/lg"
 
 	"crypto/md5"
@@ -220,6 +222,15 @@ type Options struct {
 	MaxDeflateLevel int `flag:"max-deflate-level" cfg:"max_deflate_level"`
 	// SnappyEnabled lets clients negotiate snappy. Default true.
 	SnappyEnabled bool `flag:"snappy" cfg:"snappy"`
+
+	// MaxConnsPerIP (ours, not upstream's) is the most TCP connections one
+	// remote IP address may hold open at once; more are closed as soon as
+	// they are accepted. Default 0: no limit, as upstream.
+	MaxConnsPerIP int `flag:"max-conns-per-ip" cfg:"max_conns_per_ip"`
+	// HTTPLimits bound what one HTTP client can hold (timeouts, header
+	// bytes); zero fields take httproute's defaults (docs/OPERATIONS.md,
+	// Limits). No flag.
+	HTTPLimits httproute.ServerLimits
 }
 
 // NewOptions returns upstream v1.3.0's defaults. The node id and broadcast
@@ -320,6 +331,9 @@ func (o *Options) Validate() error {
 		if p <= 0 || p > 1 {
 			errs = append(errs, fmt.Errorf("--e2e-processing-latency-percentile: invalid percentile %v, must be in (0,1]", p))
 		}
+	}
+	if o.MaxConnsPerIP < 0 {
+		errs = append(errs, fmt.Errorf("--max-conns-per-ip: %d must not be negative (0: no limit)", o.MaxConnsPerIP))
 	}
 	if o.StatsdAddress != "" && o.StatsdInterval <= 0 {
 		errs = append(errs, fmt.Errorf("--statsd-interval: %v must be positive", o.StatsdInterval))
