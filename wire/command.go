@@ -139,6 +139,12 @@ type Command struct {
 	NumMessages int
 	// Defer is the validated DPUB defer time.
 	Defer time.Duration
+	// Need is set when the command is incomplete (no error, n == 0) and
+	// the bytes it lacks are known: the length buf must reach before
+	// parsing can get further (the end of the body, or of the MPUB message
+	// being read). 0 when unknown. A caller may wait for that many bytes
+	// instead of parsing again at every read.
+	Need int
 
 	nparams int // words after Name, including those beyond MaxParams
 	scratch [MaxParams][]byte
@@ -151,6 +157,7 @@ func (c *Command) reset() {
 	c.Body = nil
 	c.NumMessages = 0
 	c.Defer = 0
+	c.Need = 0
 	c.nparams = 0
 }
 
@@ -404,6 +411,7 @@ func (c *Command) readMessage(buf []byte, off int, lim *Limits) (int, *Error, st
 	}
 	off += 4
 	if len(buf)-off < int(size) {
+		c.Need = off + int(size)
 		return 0, nil, stageBody
 	}
 	end := off + int(size)
@@ -425,6 +433,7 @@ func (c *Command) readBody(buf []byte, off int, lim *Limits) (int, *Error, stage
 	}
 	off += 4
 	if len(buf)-off < int(size) {
+		c.Need = off + int(size)
 		return 0, nil, stageBody
 	}
 	end := off + int(size)
@@ -494,6 +503,7 @@ func (c *Command) readMPUB(buf []byte, off int, lim *Limits, r *Resume) (int, *E
 			if r != nil {
 				r.idx, r.off = i, off-4
 			}
+			c.Need = off + int(msgSize)
 			return 0, nil, stageMsgBody, i
 		}
 		off += int(msgSize)
