@@ -6,7 +6,7 @@ DATA      ?= $(CURDIR)/data
 GOFLAGS   ?=
 export GOFLAGS
 
-.PHONY: torture deps all build run test test-unit test-gonsq lint bench bench-compare bench-targets fuzz clean
+.PHONY: torture deps all build run test test-unit test-gonsq lint bench bench-compare bench-targets bench-sweep fuzz clean
 
 all: build
 
@@ -89,6 +89,30 @@ bench-targets: build
 	@test -n "$(REF_NSQD)" || { echo "usage: make bench-targets REF_NSQD=/path/to/upstream/nsqd [ROUNDS=5] [BENCH_FLAGS=...]"; exit 2; }
 	$(GO) build -o $(BIN)/nsq_bench ./cmd/nsq_bench
 	$(BIN)/nsq_bench targets --nsqd-bin=$(BIN)/nsqd --ref-nsqd=$(REF_NSQD) --ref-name=upstream --rounds=$(ROUNDS) --ceiling --out=$(BENCH_OUT) $(BENCH_FLAGS)
+
+# The scaling sweeps (cost curves) of docs/BENCHMARKS.md, "Cost curves":
+# CURVE is channels, topics, conns, size, backlog or all; each point runs
+# on a freshly started bin/nsqd and, with REF_NSQD, on REF_NSQD beside it.
+# Points merge into SWEEP_OUT/<curve>.json (a run replaces only the points
+# it measures), which are drawn as SWEEP_OUT/<curve>-*.svg with every
+# broker on one chart, and SWEEP_OUT/<curve>.md. POINTS overrides the
+# curve's sizes (POINTS=1,100 or 1M,10M); REF_ARGS and NSQD_ARGS are
+# flags for one broker alone, and SWEEP_REF_NAME its label, e.g.
+#   make bench-sweep CURVE=topics REF_NSQD=/work/upstream/bin/nsqd
+#   make bench-sweep CURVE=channels REF_NSQD=/work/upstream/bin/nsqd REF_ARGS=--mem-queue-size=10000000 SWEEP_REF_NAME=upstream-mem10M
+# On a shared machine: flock -x /tmp/bench.lock make bench-sweep ...
+CURVE          ?= all
+POINTS         ?=
+SWEEP_OUT      ?= bench/results/sweeps
+SWEEP_REF_NAME ?= upstream
+REF_ARGS       ?=
+NSQD_ARGS      ?=
+
+bench-sweep: build
+	$(GO) build -o $(BIN)/nsq_bench ./cmd/nsq_bench
+	$(BIN)/nsq_bench sweep --curve=$(CURVE) --nsqd-bin=$(BIN)/nsqd $(if $(REF_NSQD),--ref-nsqd=$(REF_NSQD) --ref-name=$(SWEEP_REF_NAME)) \
+	  $(if $(POINTS),--points=$(POINTS)) $(addprefix --ref-arg=,$(REF_ARGS)) $(addprefix --nsqd-arg=,$(NSQD_ARGS)) \
+	  --label="$$(git rev-parse --abbrev-ref HEAD)@$$(git rev-parse --short HEAD)" --out=$(SWEEP_OUT) $(BENCH_FLAGS)
 
 # Fuzzes every fuzz target in the tree for FUZZTIME each, one after the
 # other (go test fuzzes one target at a time); `make test` runs their seeds.

@@ -121,16 +121,27 @@ func (a *NSQAdmin) logf(level LogLevel, format string, args ...any) {
 	_ = a.logger.Output(2, level.String()+": "+fmt.Sprintf(format, args...))
 }
 
+// maxRequestBody bounds what nsqadmin reads of a request body.
+const maxRequestBody = 2 << 20
+
 // HTTPAddr is the address the UI is served on.
 func (a *NSQAdmin) HTTPAddr() *net.TCPAddr { return a.httpLn.Addr().(*net.TCPAddr) }
 
 // Main starts serving, sampling and notifying, and returns at once.
 func (a *NSQAdmin) Main() error {
+	h := a.newHandler()
 	a.httpSrv = &http.Server{
-		Handler:           a.newHandler(),
-		ReadHeaderTimeout: 30 * time.Second,
-		ErrorLog:          log.New(logWriter{a}, "", 0),
+		// Request bodies (small JSON documents) are decoded as they are
+		// read; maxRequestBody keeps a client from making a decoder hold
+		// more. Twice the largest an endpoint accepts (the 1 MiB of PUT
+		// /config), so each endpoint's own limit and answer apply first.
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			r.Body = http.MaxBytesReader(w, r.Body, maxRequestBody)
+			h.ServeHTTP(w, r)
+		}),
+		ErrorLog: log.New(logWriter{a}, "", 0),
 	}
+	a.getOpts().HTTPLimits.Apply(a.httpSrv)
 	a.logf(LogInfo, "HTTP: listening on %s", a.httpLn.Addr())
 	a.wg.Go(func() {
 		if err := a.httpSrv.Serve(a.httpLn); err != nil && err != http.ErrServerClosed {

@@ -94,6 +94,8 @@ func (a *NSQAdmin) newHandler() http.Handler {
 	rt.Handle(put, bp("/config/:opt"), a.v1(a.config))
 	// ours: the history of the live charts
 	rt.Handle(get, bp("/api/charts"), a.v1(a.charts))
+	// ours: messages listed without consuming them (nsqd's /channel/peek)
+	rt.Handle(get, bp("/api/peek"), a.v1(a.peek))
 
 	return compress(a.recoverer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, api) {
@@ -726,4 +728,38 @@ func (a *NSQAdmin) charts(_ http.ResponseWriter, r *http.Request, _ httproute.Pa
 		})
 	}
 	return doc, nil
+}
+
+// peek is GET /api/peek?topic=T[&channel=C][&n=N][&skip=K][&held=true]
+// (ours): the messages each nsqd of the topic would deliver next, listed
+// without consuming them. Bodies are data of the applications, so only
+// admin users may see them.
+func (a *NSQAdmin) peek(_ http.ResponseWriter, r *http.Request, _ httproute.Params) (any, error) {
+	var warns []string
+	if !a.isAdmin(r) {
+		return nil, errForbidden
+	}
+	q := r.URL.Query()
+	topic, channel := q.Get("topic"), q.Get("channel")
+	if !wire.IsValidTopicName([]byte(topic)) {
+		return nil, apiError{http.StatusBadRequest, "INVALID_TOPIC"}
+	}
+	if channel != "" && !wire.IsValidChannelName([]byte(channel)) {
+		return nil, apiError{http.StatusBadRequest, "INVALID_CHANNEL"}
+	}
+	pass := url.Values{}
+	for _, k := range []string{"n", "skip", "held", "max_body"} {
+		if v := q.Get(k); v != "" {
+			pass.Set(k, v)
+		}
+	}
+	o := a.getOpts()
+	producers, err := a.ci.TopicProducers(r.Context(), topic, o.NSQLookupdHTTPAddresses, o.NSQDHTTPAddresses)
+	if err := a.upstreamError(err, "get topic producers", &warns); err != nil {
+		return nil, err
+	}
+	return struct {
+		Nodes   []cluster.NodePeek `json:"nodes"`
+		Message string             `json:"message"`
+	}{a.ci.Peek(r.Context(), producers, topic, channel, pass.Encode()), warning(warns)}, nil
 }

@@ -1,6 +1,8 @@
 package admin
 
 import (
+	"github.com/nsqfast/nsq/wire/httproute"
+
 	"github.com/nsqfast/nsq/wire/lg"
 
 	"crypto/tls"
@@ -102,6 +104,10 @@ type Options struct {
 	SampleInterval time.Duration `flag:"chart-sample-interval"`
 	// SampleHistory is how far back the charts go. Default 30m.
 	SampleHistory time.Duration `flag:"chart-history"`
+	// HTTPLimits bound what one HTTP client can hold (timeouts, header
+	// bytes); zero fields take httproute's defaults (docs/OPERATIONS.md,
+	// Limits). No flag.
+	HTTPLimits httproute.ServerLimits
 }
 
 // NewOptions returns upstream v1.3.0's defaults (and ours for the charts).

@@ -35,6 +35,10 @@ type ConnOptions struct {
 	DialTimeout time.Duration
 	// Transport negotiates TLS and/or compression after IDENTIFY.
 	Transport Transport
+	// LocalAddr, if not nil, is the source address to dial from (several
+	// 127.0.0.x sources give one client more connections to one loopback
+	// listener than the ephemeral port range allows).
+	LocalAddr *net.TCPAddr
 }
 
 // Transport is what a connection negotiates in IDENTIFY, as go-nsq does:
@@ -86,6 +90,9 @@ type Conn struct {
 func Dial(ctx context.Context, addr string, o ConnOptions) (*Conn, error) {
 	o.setDefaults()
 	d := net.Dialer{Timeout: o.DialTimeout}
+	if o.LocalAddr != nil {
+		d.LocalAddr = o.LocalAddr
+	}
 	nc, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, err

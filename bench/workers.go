@@ -15,6 +15,10 @@ import (
 // body carries its publish time and sequence number (see Stamp).
 type Publisher struct {
 	Topic string
+	// Topics, if not empty, replaces Topic: command i goes to
+	// Topics[i%len(Topics)] (the topics sweep spreads one connection's
+	// publishes over many topics).
+	Topics []string
 	// Size is the body size in bytes.
 	Size int
 	// Batch is the number of messages per command: 1 sends PUB, more MPUB.
@@ -56,6 +60,7 @@ func (p *Publisher) Run(c *Conn, stop *atomic.Bool) error {
 	sentN := make([]int, window)    // and its message count
 	head, inflight := 0, 0
 	var issued int64
+	cmds := 0 // commands written, for Topics
 	seq := p.Seq
 	nsPerMsg := 0.0
 	if p.Rate > 0 {
@@ -85,11 +90,16 @@ func (p *Publisher) Run(c *Conn, stop *atomic.Bool) error {
 				Stamp(bodies[i], now, seq)
 				seq += step
 			}
+			topic := p.Topic
+			if len(p.Topics) > 0 {
+				topic = p.Topics[cmds%len(p.Topics)]
+				cmds++
+			}
 			var err error
 			if batch == 1 {
-				err = c.PUB(p.Topic, bodies[0])
+				err = c.PUB(topic, bodies[0])
 			} else {
-				err = c.MPUB(p.Topic, bodies[:n])
+				err = c.MPUB(topic, bodies[:n])
 			}
 			if err != nil {
 				return err

@@ -43,6 +43,7 @@ const (
 	stInFlight
 	stReady    // requeued, deliverable now
 	stDeferred // deliverable at key
+	stDead     // attempts used up: on its way to the dead-letter topic (deadletter.go)
 )
 
 // entry is a message a channel has taken from the log and not finished.
@@ -76,7 +77,12 @@ type Channel struct {
 	baseSeq      uint64
 	requeueCount atomic.Uint64
 	timeoutCount atomic.Uint64
-	fin          finishStats // finished messages and their e2e latency
+	// expiredCount and deadLetterCount count messages the channel did not
+	// deliver because they outlived the topic's TTL, or moved to its
+	// dead-letter topic (deadletter.go).
+	expiredCount    atomic.Uint64
+	deadLetterCount atomic.Uint64
+	fin             finishStats // finished messages and their e2e latency
 
 	mu struct {
 		sync.Mutex
@@ -96,6 +102,13 @@ type Channel struct {
 		journal  *queue.Log          // deferred messages; nil until opened (and for ephemeral channels)
 		jhdr     [journalHdrLen]byte // scratch for journal record headers
 		skipSeqs map[uint64]struct{} // held already at restore or rewind: skip them when the cursor passes
+
+		// dead lists the entries (stDead) waiting for moveDeadLetters.
+		dead []int32
+		// maxAttempts and deadTopic are the channel's own dead-letter
+		// setting (nil: the engine's default; "": the default topic).
+		maxAttempts *uint16
+		deadTopic   string
 	}
 }
 
@@ -122,6 +135,10 @@ type checkpointDoc struct {
 	// JournalHead is where the journal stood when the checkpoint was
 	// taken: records from there on are replayed after a crash.
 	JournalHead *queue.Pos `json:"journal_head,omitempty"`
+	// MaxAttempts and DeadLetterTopic are the channel's own dead-letter
+	// setting (deadletter.go); absent: the engine's default.
+	MaxAttempts     *uint16 `json:"max_attempts,omitempty"`
+	DeadLetterTopic string  `json:"dead_letter_topic,omitempty"`
 }
 
 type pendingEntry struct {
@@ -162,6 +179,7 @@ func restoreChannel(t *Topic, name string) (*Channel, error) {
 	// after a restart, so their pages are read anyway.
 	c.mu.cursor = t.log.Settle(doc.Cursor)
 	c.mu.paused = doc.Paused
+	c.mu.maxAttempts, c.mu.deadTopic = doc.MaxAttempts, doc.DeadLetterTopic
 	if err := c.openJournal(); err != nil {
 		return nil, err
 	}
@@ -389,6 +407,9 @@ func (c *Channel) dispatchLocked() {
 				c.freeEntryLocked(slot)
 				continue
 			}
+			if c.retireLocked(slot, payload, now) {
+				continue // expired, or attempts used up
+			}
 		} else {
 			if c.mu.cursor.Seq >= limit {
 				break
@@ -398,12 +419,16 @@ func (c *Channel) dispatchLocked() {
 				break
 			}
 			c.mu.cursor = rec.Next
-			_, at, _, ok := decodeHeader(rec.Data)
+			ts, at, _, ok := decodeHeader(rec.Data)
 			if !ok {
 				continue
 			}
 			if at > now {
 				c.deferFromLogLocked(rec, at, now)
+				continue
+			}
+			if c.expired(ts, now) {
+				c.expiredCount.Add(1)
 				continue
 			}
 			if s.sampleRate > 0 && rand.Int32N(100) > s.sampleRate {
@@ -452,6 +477,10 @@ func (c *Channel) skimDeferredLocked(limit uint64, now int64) {
 // deferred set; one deferred for long is copied to the journal so that it
 // does not keep its log segment on disk.
 func (c *Channel) deferFromLogLocked(rec queue.Record, at, now int64) {
+	if ts, _, _, _ := decodeHeader(rec.Data); c.expired(ts, at) {
+		c.expiredCount.Add(1) // due after its TTL: it would never be delivered
+		return
+	}
 	slot := c.newEntryLocked(rec.Pos)
 	e := &c.mu.entries[slot]
 	e.state = stDeferred
@@ -502,10 +531,14 @@ func (c *Channel) processTimers(now int64) {
 			s.timeouts.Pop()
 			e := &c.mu.entries[it.slot]
 			c.landLocked(e)
-			e.state = stReady
-			c.mu.ready.PushGrow(it.slot)
 			c.timeoutCount.Add(1)
 			moved = true
+			if c.attemptsUsedLocked(e) {
+				c.toDeadLetterLocked(it.slot)
+				continue
+			}
+			e.state = stReady
+			c.mu.ready.PushGrow(it.slot)
 		}
 	}
 	for {
@@ -520,6 +553,7 @@ func (c *Channel) processTimers(now int64) {
 		c.mu.ready.PushGrow(slot)
 		moved = true
 	}
+	c.expireIdleLocked(now)
 	if moved || c.ephemeral {
 		c.dispatchLocked()
 	}
@@ -669,6 +703,7 @@ func (c *Channel) Empty() error {
 	c.mu.entries = c.mu.entries[:0]
 	c.mu.free = c.mu.free[:0]
 	c.mu.skipSeqs = nil
+	c.mu.dead = c.mu.dead[:0]
 	c.mu.inflight.Clear()
 	c.mu.deferred = queue.Heap[int32]{}
 	c.mu.ready.Reset()
@@ -758,7 +793,7 @@ func (c *Channel) checkpoint() error {
 		c.mu.Unlock()
 		return nil
 	}
-	doc := checkpointDoc{Cursor: c.mu.cursor, Paused: c.mu.paused}
+	doc := checkpointDoc{Cursor: c.mu.cursor, Paused: c.mu.paused, MaxAttempts: c.mu.maxAttempts, DeadLetterTopic: c.mu.deadTopic}
 	j := c.mu.journal
 	var jlow uint64
 	if j != nil {
@@ -858,6 +893,10 @@ type ChannelStats struct {
 	// FinishCount is the number of messages finished since the channel was
 	// created (not in upstream's /stats).
 	FinishCount uint64
+	// ExpiredCount and DeadLetterCount (ours) count the messages not
+	// delivered because they outlived the topic's TTL, and those moved to
+	// the dead-letter topic, since nsqd started.
+	ExpiredCount, DeadLetterCount uint64
 	// E2E is the end-to-end processing latency.
 	E2E LatencyStats
 }
@@ -895,6 +934,9 @@ func (c *Channel) Stats(includeClients bool) ChannelStats {
 		ClientCount:   len(c.mu.subs),
 		FinishCount:   c.fin.count.Load(),
 		E2E:           lat,
+
+		ExpiredCount:    c.expiredCount.Load(),
+		DeadLetterCount: c.deadLetterCount.Load(),
 	}
 	if includeClients {
 		st.Consumers = make([]ConsumerStats, 0, len(c.mu.subs))

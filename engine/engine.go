@@ -372,6 +372,9 @@ func (e *Engine) scanLoop() {
 			for _, c := range t.channelList() {
 				c.processTimers(now)
 				c.fin.rotate(now)
+				if c.hasDeadLetters() {
+					c.moveDeadLetters()
+				}
 			}
 		}
 	}

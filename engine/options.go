@@ -49,6 +49,18 @@ type Options struct {
 	// For tests: queue/strictfs simulates power loss.
 	FS queue.FS
 
+	// MsgTTL (ours, nsqd --msg-ttl) is how long a message may wait: one
+	// published longer ago is not delivered but counted as expired. A
+	// topic's own setting (Topic.SetTTL) overrides it. Default 0: forever.
+	MsgTTL time.Duration
+
+	// MaxAttempts (ours, nsqd --max-attempts) is how many times a channel
+	// delivers a message: one that comes back (REQ, timeout) after that
+	// many deliveries goes to the channel's dead-letter topic instead
+	// (deadletter.go). A channel's own setting overrides it. Default 0:
+	// no limit.
+	MaxAttempts uint16
+
 	// QueueScanInterval is how often in-flight timeouts and deferred
 	// messages are checked. Default 100ms.
 	QueueScanInterval time.Duration

@@ -153,7 +153,9 @@ func (s *Subscription) Requeue(id []byte, delay time.Duration) error {
 	s.requeueCount.Add(1)
 	c.requeueCount.Add(1)
 	e := &c.mu.entries[slot]
-	if delay <= 0 {
+	if c.attemptsUsedLocked(e) {
+		c.toDeadLetterLocked(slot) // whatever the delay
+	} else if delay <= 0 {
 		e.state = stReady
 		c.mu.ready.PushGrow(slot)
 	} else {

@@ -22,10 +22,16 @@ import (
 // (ns, 0 = none) and the message ID (see msgid.go). Records written before
 // IDs were stored have only the first two words (legacyHeaderLen) and the
 // flag clear: a publish time is never negative, so its top bit is free.
+//
+// A dead letter (deadletter.go) has recordDeadLetter set too and a longer
+// header (deadLetterHeaderLen): after the ID, the message's ID in the topic
+// it came from and the attempts it had there.
 const (
-	recordHeaderLen = 24
-	legacyHeaderLen = 16
-	recordHasID     = 1 << 63
+	recordHeaderLen     = 24
+	legacyHeaderLen     = 16
+	deadLetterHeaderLen = 40
+	recordHasID         = 1 << 63
+	recordDeadLetter    = 1 << 62
 )
 
 func encodeHeader(h *[recordHeaderLen]byte, ts, deliverAt int64) {
@@ -47,10 +53,14 @@ func decodeHeader(rec []byte) (ts, deliverAt int64, body []byte, ok bool) {
 	if w0&recordHasID == 0 {
 		return int64(w0), at, rec[legacyHeaderLen:], true
 	}
-	if len(rec) < recordHeaderLen {
+	n := recordHeaderLen
+	if w0&recordDeadLetter != 0 {
+		n = deadLetterHeaderLen
+	}
+	if len(rec) < n {
 		return 0, 0, nil, false
 	}
-	return int64(w0 &^ recordHasID), at, rec[recordHeaderLen:], true
+	return int64(w0 &^ (recordHasID | recordDeadLetter)), at, rec[n:], true
 }
 
 // skipRange is a span of the log that channels must not deliver: messages a
@@ -88,6 +98,9 @@ type Topic struct {
 	// corruptCount counts messages channels skipped because their records
 	// failed validation (each channel counts what it skips).
 	corruptCount atomic.Uint64
+	// ttl is the effective message TTL in ns (0: forever): the topic's
+	// own (mu.ttl) or the engine's default (deadletter.go).
+	ttl atomic.Int64
 
 	// sync is the group commit of a durable topic (durable.go).
 	sync committer
@@ -103,6 +116,8 @@ type Topic struct {
 		// idNext is the next message ID to hand out, idLeft how many of
 		// its block are left (0: take a new block at the next append).
 		idNext, idLeft uint64
+		// ttl is the topic's own TTL in ns; nil: the engine's default.
+		ttl *int64
 	}
 }
 
@@ -114,6 +129,9 @@ type topicMeta struct {
 	Skips    []skipRange `json:"skips,omitempty"`
 	// LegacyIDs maps the records written without an ID (msgid.go).
 	LegacyIDs *legacyIDs `json:"legacy_ids,omitempty"`
+	// TTL is the topic's own message TTL in ns (deadletter.go); absent:
+	// the engine's default.
+	TTL *int64 `json:"ttl,omitempty"`
 }
 
 const (
@@ -143,6 +161,7 @@ func openTopic(e *Engine, name string, create bool) (*Topic, error) {
 	t.skips.Store(&noSkips)
 	t.chans.Store(&channelSet{byName: map[string]*Channel{}})
 	t.mu.holdPos = lg.First()
+	t.applyTTLLocked()
 	if !t.ephemeral && !create {
 		if err := t.restore(); err != nil {
 			_ = lg.Close()
@@ -181,6 +200,8 @@ func (t *Topic) restore() error {
 	t.mu.pausePos = t.log.Settle(meta.PausePos)
 	t.mu.holdPos = t.log.Settle(meta.HoldPos)
 	t.legacy = meta.LegacyIDs
+	t.mu.ttl = meta.TTL
+	t.applyTTLLocked()
 	skips := meta.Skips
 	t.skips.Store(&skips)
 
@@ -280,23 +301,27 @@ func (t *Topic) Put(body []byte, delay time.Duration) (Ticket, error) {
 		return 0, nil
 	}
 	encodeHeader(&t.mu.hdr, now, at)
+	tk, err := t.appendOneLocked(t.mu.hdr[:], body)
+	t.mu.Unlock()
+	return tk, err
+}
+
+// appendOneLocked appends one message: hdr (made by encodeHeader, or a dead
+// letter's) gets the next ID, then body follows it in the log.
+func (t *Topic) appendOneLocked(hdr, body []byte) (Ticket, error) {
 	id, err := t.nextIDLocked()
 	if err != nil {
-		t.mu.Unlock()
 		return 0, t.e.writeFailed(t, err)
 	}
-	setHeaderID(&t.mu.hdr, id)
-	if _, err := t.log.Append(t.mu.hdr[:], body); err != nil {
-		t.mu.Unlock()
+	binary.LittleEndian.PutUint64(hdr[16:24], id)
+	if _, err := t.log.Append(hdr, body); err != nil {
 		return 0, t.e.writeFailed(t, err)
 	}
 	t.log.Commit()
 	t.e.writeOK()
-	tk := t.publishedLocked()
-	t.mu.Unlock()
 	t.messageCount.Add(1)
 	t.messageBytes.Add(uint64(len(body)))
-	return tk, nil
+	return t.publishedLocked(), nil
 }
 
 // nextIDLocked returns the ID of the message about to be appended, taking a
@@ -684,7 +709,7 @@ func (t *Topic) syncStep(full bool) error {
 	}
 	metaDirty := t.mu.metaDirty
 	t.mu.metaDirty = false
-	meta := topicMeta{Paused: t.mu.paused, PausePos: t.mu.pausePos, HoldPos: t.mu.holdPos, Skips: *t.skips.Load(), LegacyIDs: t.legacy}
+	meta := topicMeta{Paused: t.mu.paused, PausePos: t.mu.pausePos, HoldPos: t.mu.holdPos, Skips: *t.skips.Load(), LegacyIDs: t.legacy, TTL: t.mu.ttl}
 	noChannels := len(t.chans.Load().list) == 0
 	t.mu.Unlock()
 
@@ -872,6 +897,9 @@ type TopicStats struct {
 	Channels     []ChannelStats
 	// CorruptCount is how many messages were skipped as corrupt.
 	CorruptCount uint64
+	// ExpiredCount and DeadLetterCount sum the channels' (all of them,
+	// whatever the channel filter).
+	ExpiredCount, DeadLetterCount uint64
 	// E2E is the end-to-end processing latency over all the topic's
 	// channels (whatever the channel filter).
 	E2E LatencyStats
@@ -896,6 +924,8 @@ func (t *Topic) Stats(channel string, includeClients bool) TopicStats {
 	}
 	st.BackendDepth = t.e.backendDepth(depth, t.ephemeral)
 	for _, c := range t.channelList() {
+		st.ExpiredCount += c.expiredCount.Load()
+		st.DeadLetterCount += c.deadLetterCount.Load()
 		if channel != "" && c.name != channel {
 			continue
 		}

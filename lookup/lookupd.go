@@ -133,10 +133,10 @@ func (l *NSQLookupd) Main() error {
 
 	l.logf(LogInfo, "HTTP: listening on %s", hl.Addr())
 	l.httpSrv = &http.Server{
-		Handler:           l.newHTTPHandler(),
-		ErrorLog:          log.New(logWriter{l}, "", 0),
-		ReadHeaderTimeout: 10 * time.Second,
+		Handler:  l.newHTTPHandler(),
+		ErrorLog: log.New(logWriter{l}, "", 0),
 	}
+	l.opts.HTTPLimits.Apply(l.httpSrv)
 	go func() {
 		if err := l.httpSrv.Serve(hl); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			l.logf(LogError, "HTTP: %s", err)

@@ -1,6 +1,8 @@
 package lookup
 
 import (
+	"github.com/nsqfast/nsq/wire/httproute"
+
 	"github.com/nsqfast/nsq/wire/lg"
 
 	"errors"
@@ -46,6 +48,10 @@ type Options struct {
 	// the zero value means lookupv1.DefaultLimits. No flag (upstream has no
 	// limits).
 	Limits lookupv1.Limits
+	// HTTPLimits bound what one HTTP client can hold (timeouts, header
+	// bytes); zero fields take httproute's defaults (docs/OPERATIONS.md,
+	// Limits). No flag.
+	HTTPLimits httproute.ServerLimits
 }
 
 // NewOptions returns upstream v1.3.0's defaults. The broadcast address is

@@ -68,6 +68,11 @@ type Options struct {
 	MaxDeflateLevel        int           // default 6
 	// EventLoops is the number of gnet loops; 0 = one per CPU.
 	EventLoops int
+	// MaxConnsPerIP (ours, --max-conns-per-ip) is the most connections
+	// one remote IP address may hold open at once; a connection beyond it
+	// is closed as soon as it is accepted, before it is read. 0 (the
+	// default, as upstream) is no limit. Unix sockets are not limited.
+	MaxConnsPerIP int
 
 	// TLSConfig enables IDENTIFY tls_v1 (nil: TLS is not offered).
 	TLSConfig *tls.Config
@@ -147,6 +152,8 @@ type Server struct {
 	authClientOnce sync.Once
 	authClient     *http.Client
 
+	perIP *ipLimiter // nil without MaxConnsPerIP
+
 	// clients is sharded so connects and disconnects on different loops do
 	// not contend; it is not touched on the publish or delivery path.
 	shards [16]struct {
@@ -170,6 +177,9 @@ func New(opts Options, eng *engine.Engine) *Server {
 		s.shards[i].m = map[int64]*Client{}
 	}
 	s.out.init()
+	if opts.MaxConnsPerIP > 0 {
+		s.perIP = newIPLimiter(opts.MaxConnsPerIP)
+	}
 	return s
 }
 
@@ -327,6 +337,9 @@ func (s *Server) forget(c *Client) {
 	sh.Lock()
 	delete(sh.m, c.id)
 	sh.Unlock()
+	if s.perIP != nil {
+		s.perIP.release(ipOf(c.remoteAddr))
+	}
 }
 
 // Clients returns every connected client.
@@ -347,6 +360,13 @@ func (s *Server) Clients() []*Client {
 func (s *Server) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	if s.stopping.Load() {
 		return nil, gnet.Close
+	}
+	if s.perIP != nil && gc.RemoteAddr() != nil {
+		ra := gc.RemoteAddr().String()
+		if !s.perIP.acquire(ipOf(ra)) {
+			s.logf(engine.LogWarn, "TCP: client(%s) refused: --max-conns-per-ip=%d reached", ra, s.opts.MaxConnsPerIP)
+			return nil, gnet.Close
+		}
 	}
 	c := newClient(s, gc)
 	gc.SetContext(c)

@@ -2,6 +2,7 @@ package netpoll
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/binary"
 	"net"
@@ -140,5 +141,41 @@ func TestBadMagic(t *testing.T) {
 	}
 	if _, err := r.ReadByte(); err == nil {
 		t.Fatal("connection left open")
+	}
+}
+
+// TestLargePubInPieces: a PUB larger than a socket read, sent in pieces,
+// is answered once whole and its body arrives intact (the connection waits
+// for the body's last byte without parsing at every read).
+func TestLargePubInPieces(t *testing.T) {
+	s, _ := startServer(t)
+	sub, sr := dial(t, s)
+	if _, err := sub.Write([]byte("SUB big c\nRDY 1\n")); err != nil {
+		t.Fatal(err)
+	}
+	if ft, data := frame(t, sr); ft != wire.FrameTypeResponse || string(data) != "OK" {
+		t.Fatalf("SUB: %d %q", ft, data)
+	}
+	body := make([]byte, 900<<10)
+	for i := range body {
+		body[i] = byte(i * 7)
+	}
+	cmd := binary.BigEndian.AppendUint32([]byte("PUB big\n"), uint32(len(body)))
+	cmd = append(cmd, body...)
+	pub, pr := dial(t, s)
+	for len(cmd) > 0 {
+		k := min(len(cmd), 70001)
+		if _, err := pub.Write(cmd[:k]); err != nil {
+			t.Fatal(err)
+		}
+		cmd = cmd[k:]
+	}
+	if ft, data := frame(t, pr); ft != wire.FrameTypeResponse || string(data) != "OK" {
+		t.Fatalf("PUB: %d %q", ft, data)
+	}
+	ft, data := frame(t, sr)
+	m, ok := wire.ParseMessage(data)
+	if ft != wire.FrameTypeMessage || !ok || !bytes.Equal(m.Body, body) {
+		t.Fatalf("delivered frame %d, %d bytes, intact %v", ft, len(m.Body), ok && bytes.Equal(m.Body, body))
 	}
 }

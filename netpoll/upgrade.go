@@ -50,8 +50,9 @@ type upgradeReq struct {
 
 // upgraded is a connection served by goroutines.
 type upgraded struct {
-	wake chan struct{} // kicks the writer; capacity 1
-	done chan struct{} // closed when the reader has finished
+	wake   chan struct{} // kicks the writer; capacity 1
+	done   chan struct{} // closed when the reader has finished
+	synced chan struct{} // the sync a parked publish waits for is done; capacity 1
 
 	writing bool // the writer goroutine runs (reader-owned)
 
@@ -64,6 +65,14 @@ type upgraded struct {
 func (u *upgraded) kick() {
 	select {
 	case u.wake <- struct{}{}:
+	default:
+	}
+}
+
+// syncKick wakes a reader parked on a publish's sync (see waitParked).
+func (u *upgraded) syncKick() {
+	select {
+	case u.synced <- struct{}{}:
 	default:
 	}
 }
@@ -126,7 +135,7 @@ func (c *Client) handOff(req *upgradeReq, carry []byte) gnet.Action {
 		outPool.Put(bb)
 		c.o.queued.Store(0) // the reader writes it before anything else
 	}
-	u := &upgraded{wake: make(chan struct{}, 1), done: make(chan struct{})}
+	u := &upgraded{wake: make(chan struct{}, 1), done: make(chan struct{}), synced: make(chan struct{}, 1)}
 	c.handedOff = true
 	c.up.Store(u)
 	go c.serveUpgraded(u, fd, req, plain, carry)
@@ -254,7 +263,36 @@ func (c *Client) serveUpgraded(u *upgraded, fd int, req *upgradeReq, plain, carr
 // readLoop feeds what the client sends to the protocol state machine.
 func (c *Client) readLoop(u *upgraded, r io.Reader) {
 	buf := make([]byte, 0, 16<<10)
+	// run processes what buf holds; false once the connection is done.
+	run := func() bool {
+		c.inTraffic.Store(true)
+		used, act := c.process(buf)
+		c.inTraffic.Store(false)
+		buf = buf[:copy(buf, buf[used:])]
+		if used > 0 {
+			c.lastRead.Store(time.Now().UnixNano()) // see onTraffic
+		}
+		if act == actClose {
+			c.notifyTopics()
+			u.closeAfterWrite()
+			return false
+		}
+		u.kick() // the writer sends the answers
+		c.notifyTopics()
+		return true
+	}
 	for {
+		// A connection handed off while it waited (an auth query, a
+		// topic's sync) reads nothing more until the wait is over: the
+		// socket's buffers then hold the client back, as upstream.
+		// (Answers owed may be ready already: the sync can finish
+		// before the hand-off; waitParked then returns at once.)
+		for c.auth.pending || c.ack.pending {
+			c.waitParked(u)
+			if !run() {
+				return
+			}
+		}
 		if len(buf) == cap(buf) {
 			nb := make([]byte, len(buf), 2*cap(buf))
 			copy(nb, buf)
@@ -262,26 +300,8 @@ func (c *Client) readLoop(u *upgraded, r io.Reader) {
 		}
 		n, err := r.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
-		if c.auth.pending {
-			// asked on the event loop, which then handed the
-			// connection off (inputEnded)
-			<-c.auth.ready
-		}
-		if n > 0 || c.auth.pending {
-			if n > 0 {
-				c.lastRead.Store(time.Now().UnixNano())
-			}
-			c.inTraffic.Store(true)
-			used, act := c.process(buf)
-			c.inTraffic.Store(false)
-			buf = buf[:copy(buf, buf[used:])]
-			if act == actClose {
-				c.notifyTopics()
-				u.closeAfterWrite()
-				return
-			}
-			u.kick() // the writer sends the answers
-			c.notifyTopics()
+		if n > 0 && !run() {
+			return
 		}
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
@@ -298,6 +318,22 @@ func (c *Client) readLoop(u *upgraded, r io.Reader) {
 				u.closeAfterWrite()
 			}
 			return
+		}
+	}
+}
+
+// waitParked blocks until what the connection waits for is done: the
+// auth server's answer (asked on the event loop before the hand-off), or
+// the sync of the topic a publish's OK waits for.
+func (c *Client) waitParked(u *upgraded) {
+	if c.auth.pending {
+		<-c.auth.ready
+		return
+	}
+	if c.ack.pending && !c.syncDone.Load() {
+		select {
+		case <-u.synced:
+		case <-u.done:
 		}
 	}
 }

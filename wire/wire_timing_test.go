@@ -89,6 +89,44 @@ func BenchmarkParseMPUB(b *testing.B) {
 	})
 }
 
+// BenchmarkParseMPUBTrickle: a 1 MiB MPUB of 1-byte messages arriving a
+// few bytes at a time (a hostile client's small writes), parsed after
+// each, from scratch (ParseCommand) and resumed (ParseCommandResume).
+func BenchmarkParseMPUBTrickle(b *testing.B) {
+	lim := DefaultLimits()
+	bodies := make([][]byte, (1<<20)/5)
+	for i := range bodies {
+		bodies[i] = []byte("x")
+	}
+	in := AppendMPUB(nil, "t", bodies)
+	for _, resume := range []bool{false, true} {
+		b.Run(fmt.Sprintf("resume=%v/msgs=%d/read=4KiB", resume, len(bodies)), func(b *testing.B) {
+			var cmd Command
+			b.ReportAllocs()
+			b.SetBytes(int64(len(in)))
+			for b.Loop() {
+				var r Resume
+				for end := 4 << 10; ; end += 4 << 10 {
+					end = min(end, len(in))
+					var k int
+					var err *Error
+					if resume {
+						k, err = ParseCommandResume(in[:end], &lim, &cmd, &r)
+					} else {
+						k, err = ParseCommand(in[:end], &lim, &cmd)
+					}
+					if err != nil {
+						b.Fatal(err)
+					}
+					if k > 0 {
+						break
+					}
+				}
+			}
+		})
+	}
+}
+
 func BenchmarkParseFIN(b *testing.B) {
 	in := AppendFIN(nil, IDFromUint64(123456789))
 	var cmd Command

@@ -112,6 +112,11 @@ func httpsEndpoint(endpoint string, body []byte) (string, error) {
 	if err := json.Unmarshal(body, &forbidden); err != nil {
 		return "", err
 	}
+	if forbidden.HTTPSPort == 0 {
+		// a 403 for another reason than --tls-required (an nsqd's
+		// --allow-peek=false): no HTTPS port to retry on
+		return "", fmt.Errorf("got response 403 Forbidden %q", body)
+	}
 	u, err := url.Parse(endpoint)
 	if err != nil {
 		return "", err

@@ -598,3 +598,40 @@ func (c *Cluster) actOn(ctx context.Context, topic string, lookupds, nsqds []str
 	}
 	return result(errs)
 }
+
+// NodePeek is what one nsqd listed for Peek: its messages, or why it
+// could not (Error; an upstream nsqd has no peek endpoint, an nsqd with
+// --allow-peek=false refuses it).
+type NodePeek struct {
+	Node string `json:"node"`
+	apidoc.Peek
+	Error string `json:"error,omitempty"`
+}
+
+// Peek asks every producer for the messages of topic (channel empty:
+// GET /topic/peek) or of its channel (GET /channel/peek) without consuming
+// them; query holds the other parameters (n, skip, held, max_body). Each
+// node's failure is reported in its NodePeek, in the order of producers.
+func (c *Cluster) Peek(ctx context.Context, producers Producers, topic, channel, query string) []NodePeek {
+	out := make([]NodePeek, len(producers))
+	addrs := make([]string, len(producers))
+	for i, p := range producers {
+		addrs[i] = p.HTTPAddress()
+		out[i].Node = addrs[i]
+	}
+	fanOut(addrs, func(i int, addr string) error {
+		u := fmt.Sprintf("http://%s/topic/peek?%s", addr, topicQuery(topic))
+		if channel != "" {
+			u = fmt.Sprintf("http://%s/channel/peek?%s", addr, channelQuery(topic, channel))
+		}
+		if query != "" {
+			u += "&" + query
+		}
+		c.logf("CI: querying nsqd %s", u)
+		if err := c.client.GetJSON(ctx, u, &out[i].Peek); err != nil {
+			out[i].Error = err.Error()
+		}
+		return nil
+	})
+	return out
+}

@@ -393,6 +393,7 @@ func TestUI(t *testing.T) {
 	run("not admin", func(t *testing.T) { testNotAdmin(t, b, c) })
 	run("nsqd addresses", func(t *testing.T) { testNSQDMode(t, b, c) })
 	run("graphite", func(t *testing.T) { testGraphite(t, b, c) })
+	run("messages", func(t *testing.T) { testMessages(t, b, c) })
 	b.noConsoleErrors("the end")
 }
 
@@ -739,6 +740,9 @@ func testNotAdmin(t *testing.T, b *browser, c *admintest.Cluster) {
 	if n := eval[int](b, `document.querySelectorAll('.actions button, button.tombstone').length`); n != 0 {
 		t.Errorf("%d action buttons for a viewer who may not act", n)
 	}
+	if eval[bool](b, `!!document.getElementById('messages')`) {
+		t.Error("the messages panel is shown to a viewer who may not see bodies")
+	}
 	b.open("/lookup")
 	if eval[bool](b, `!!document.getElementById('create-form')`) {
 		t.Error("the create form is shown to a viewer who may not act")
@@ -825,4 +829,51 @@ func urlQueryEscape(s string) string {
 	// as URLSearchParams encodes
 	r := strings.NewReplacer("(", "%28", ")", "%29", ",", "%2C", `"`, "%22", "*", "*", ":", "%3A")
 	return r.Replace(s)
+}
+
+// testMessages: the Messages panel of a channel lists what it would
+// deliver next (bodies as escaped text, binary ones as base64, long ones
+// cut with their size), pages through them, and consumes nothing.
+func testMessages(t *testing.T, b *browser, c *admintest.Cluster) {
+	c.CreateChannel(t, 0, "peeked", "look")
+	bodies := []string{"<img src=x onerror=alert(1)><b>bold</b>", strings.Repeat("L", 5000)}
+	for i := 0; i < 23; i++ {
+		bodies = append(bodies, fmt.Sprint("m", i))
+	}
+	for _, body := range bodies {
+		admintest.MustDo(t, "POST", c.NSQDURL(0, "/pub?topic=peeked"), body)
+	}
+	admintest.MustDo(t, "POST", c.NSQDURL(0, "/pub?topic=peeked"), "\xff\xfe")
+	c.WaitRegistered(t, "peeked", "look", 1)
+	b.open("/topics/peeked/look")
+	b.click(`#messages button[data-peek="show"]`)
+	b.waitJS("the first page of messages", `document.querySelectorAll('#messages table.peek tbody tr').length === 20`)
+	cells := b.rows("#messages table.peek", "id")
+	first := eval[[]string](b, `Array.from(document.querySelectorAll('#messages table.peek tbody tr:first-child td')).map(td => td.textContent.trim())`)
+	if len(first) != 7 || first[0] != "1" || first[3] != "0" || first[4] != "ready" || first[5] != "39" || first[6] != bodies[0] {
+		t.Errorf("first row %q", first)
+	}
+	if n := eval[int](b, `document.querySelectorAll('#messages .msg-body img, #messages .msg-body b').length`); n != 0 {
+		t.Errorf("a body was rendered as HTML (%d elements)", n)
+	}
+	second := eval[string](b, `document.querySelector('#messages table.peek tbody tr:nth-child(2) .body-cell').textContent`)
+	if !strings.Contains(second, strings.Repeat("L", 4096)) || strings.Contains(second, strings.Repeat("L", 4097)) || !strings.Contains(second, "cut: 5,000 bytes in all") {
+		t.Errorf("long body cell: %d bytes, %q...", len(second), second[len(second)-40:])
+	}
+	if len(cells) != 20 {
+		t.Errorf("%d rows with an id", len(cells))
+	}
+	b.click(`#messages button[data-peek="next"]`)
+	b.waitJS("the second page", `document.querySelectorAll('#messages table.peek tbody tr').length === 6`)
+	last := eval[[]string](b, `Array.from(document.querySelectorAll('#messages table.peek tbody tr:last-child td')).map(td => td.textContent.trim())`)
+	if len(last) != 7 || last[0] != "26" || last[6] != "//4=base64" {
+		t.Errorf("last row %q", last)
+	}
+	b.shot("messages", true)
+	b.click(`#messages button[data-peek="prev"]`)
+	b.waitJS("the first page again", `document.querySelector('#messages table.peek tbody tr:first-child td').textContent.trim() === '1'`)
+	if ch := c.Channel(t, 0, "peeked", "look"); ch.Depth != 26 || ch.InFlightCount != 0 || ch.MessageCount != 26 {
+		t.Errorf("channel after browsing: %+v", ch)
+	}
+	b.noConsoleErrors("messages")
 }

@@ -3,57 +3,20 @@ package broker_test
 import (
 	"context"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/nsqfast/nsq/bench/broker"
+	"github.com/nsqfast/nsq/bench/internal/benchtest"
 	"github.com/nsqfast/nsq/bench/scenario"
 )
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-	buildOut  []byte
-)
-
-// ourBinary builds cmd/nsqd once (without the race detector: it runs as
-// its own process) and returns its path.
-func ourBinary(t *testing.T) string {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("builds and runs the nsqd binary")
-	}
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "nsq-bench-broker-test-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "nsqd")
-		gobin, err := exec.LookPath("go")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		cmd := exec.Command(gobin, "build", "-o", binPath, "github.com/nsqfast/nsq/cmd/nsqd")
-		cmd.Env = append(os.Environ(), "GOFLAGS=")
-		buildOut, buildErr = cmd.CombinedOutput()
-	})
-	if buildErr != nil {
-		t.Fatalf("building cmd/nsqd: %v\n%s", buildErr, buildOut)
-	}
-	return binPath
-}
+// ourBinary is the nsqd binary the tests start.
+func ourBinary(t *testing.T) string { return benchtest.NSQDBinary(t) }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if binPath != "" {
-		os.RemoveAll(filepath.Dir(binPath))
-	}
+	benchtest.RemoveBinaries()
 	os.Exit(code)
 }
 

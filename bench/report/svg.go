@@ -22,6 +22,13 @@ type plot struct {
 	// xPercentile: x values are -log10(1-q), labelled as percentiles.
 	xPercentile bool
 	yLog        bool
+	// xLog puts x on a log scale, ticked at xticks (default: whole
+	// decades) and labelled by xfmt (default human); markers draws a dot
+	// at every point (sparse curves: a sweep's few sizes).
+	xLog    bool
+	xticks  []float64
+	xfmt    func(float64) string
+	markers bool
 }
 
 var palette = []string{"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#17becf", "#7f7f7f"}
@@ -42,7 +49,7 @@ func (p plot) svg() []byte {
 	xmin, xmax, ymin, ymax := math.Inf(1), math.Inf(-1), math.Inf(1), math.Inf(-1)
 	for _, l := range p.lines {
 		for i := range l.x {
-			if p.yLog && l.y[i] <= 0 {
+			if (p.yLog && l.y[i] <= 0) || (p.xLog && l.x[i] <= 0) {
 				continue
 			}
 			xmin, xmax = math.Min(xmin, l.x[i]), math.Max(xmax, l.x[i])
@@ -53,9 +60,15 @@ func (p plot) svg() []byte {
 		fmt.Fprintf(&b, `<text x="%d" y="%d">no data</text></svg>`+"\n", padL, padT+plotH/2)
 		return b.Bytes()
 	}
-	xmin = 0
-	if xmax <= xmin {
-		xmax = xmin + 1
+	if p.xLog {
+		if xmax <= xmin {
+			xmax = xmin * 10
+		}
+	} else {
+		xmin = 0
+		if xmax <= xmin {
+			xmax = xmin + 1
+		}
 	}
 	var yticks []float64
 	if p.yLog {
@@ -84,16 +97,33 @@ func (p plot) svg() []byte {
 		ymax = yticks[len(yticks)-1]
 	}
 	var xticks []float64
-	if p.xPercentile {
+	switch {
+	case p.xLog:
+		xticks = p.xticks
+		if len(xticks) == 0 {
+			for d := math.Pow(10, math.Floor(math.Log10(xmin))); d <= xmax*1.0001; d *= 10 {
+				xticks = append(xticks, d)
+			}
+		}
+		// A margin of a sixteenth of the span on each side, so the first
+		// and last points are not on the frame.
+		m := (math.Log10(xmax) - math.Log10(xmin)) / 16
+		xmin, xmax = xmin/math.Pow(10, m), xmax*math.Pow(10, m)
+	case p.xPercentile:
 		xmax = math.Min(math.Ceil(xmax), 9)
 		for t := 0.0; t <= xmax; t++ {
 			xticks = append(xticks, t)
 		}
-	} else {
+	default:
 		xticks = niceTicks(0, xmax, 8)
 		xmax = xticks[len(xticks)-1]
 	}
-	sx := func(x float64) float64 { return padL + (x-xmin)/(xmax-xmin)*plotW }
+	sx := func(x float64) float64 {
+		if p.xLog {
+			return padL + (math.Log10(x)-math.Log10(xmin))/(math.Log10(xmax)-math.Log10(xmin))*plotW
+		}
+		return padL + (x-xmin)/(xmax-xmin)*plotW
+	}
 	sy := func(y float64) float64 {
 		if p.yLog {
 			y = math.Max(y, ymin)
@@ -109,10 +139,16 @@ func (p plot) svg() []byte {
 		fmt.Fprintf(&b, `<text x="%d" y="%.1f" text-anchor="end">%s</text>`+"\n", padL-6, y+4, human(t))
 	}
 	for _, t := range xticks {
+		if p.xLog && (t < xmin || t > xmax) {
+			continue
+		}
 		x := sx(t)
 		label := human(t)
-		if p.xPercentile {
+		switch {
+		case p.xPercentile:
 			label = percentileLabel(t)
+		case p.xfmt != nil:
+			label = p.xfmt(t)
 		}
 		fmt.Fprintf(&b, `<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#e5e5e5"/>`+"\n", x, padT, x, padT+plotH)
 		fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="middle">%s</text>`+"\n", x, padT+plotH+16, label)
@@ -129,13 +165,18 @@ func (p plot) svg() []byte {
 			dash = ` stroke-dasharray="6,3"`
 		}
 		fmt.Fprintf(&b, `<polyline fill="none" stroke="%s" stroke-width="1.8"%s points="`, color, dash)
+		var dots bytes.Buffer
 		for j := range l.x {
-			if p.yLog && l.y[j] <= 0 {
+			if (p.yLog && l.y[j] <= 0) || (p.xLog && l.x[j] <= 0) {
 				continue
 			}
 			fmt.Fprintf(&b, "%.1f,%.1f ", sx(l.x[j]), sy(l.y[j]))
+			if p.markers {
+				fmt.Fprintf(&dots, `<circle cx="%.1f" cy="%.1f" r="3" fill="%s"/>`+"\n", sx(l.x[j]), sy(l.y[j]), color)
+			}
 		}
 		b.WriteString("\"/>\n")
+		b.Write(dots.Bytes())
 	}
 	// Legend, top left inside the plot.
 	for i, l := range p.lines {
@@ -210,3 +251,34 @@ func human(v float64) string {
 }
 
 func trim(v float64) string { return strconv.FormatFloat(v, 'g', 3, 64) }
+
+// Line is one series of a LineChart.
+type Line struct {
+	Name string
+	X, Y []float64
+	// Dash draws the line dashed (a second figure of the same broker).
+	Dash bool
+}
+
+// LineChart is a line chart of a few points per line, as a scaling sweep
+// draws: x on a log scale (ticked at XTicks, labelled by XFormat), y
+// linear or logarithmic, a dot at every point.
+type LineChart struct {
+	Title, XLabel, YLabel string
+	Lines                 []Line
+	// XTicks are the x values to label (default: whole decades).
+	XTicks []float64
+	// XFormat labels an x tick (default: 1.5M, 250k, 12.5).
+	XFormat func(float64) string
+	YLog    bool
+}
+
+// SVG renders c as a standalone SVG document.
+func (c LineChart) SVG() []byte {
+	p := plot{title: c.Title, xlabel: c.XLabel, ylabel: c.YLabel, yLog: c.YLog,
+		xLog: true, xticks: c.XTicks, xfmt: c.XFormat, markers: true}
+	for _, l := range c.Lines {
+		p.lines = append(p.lines, line{name: l.Name, x: l.X, y: l.Y, dash: l.Dash})
+	}
+	return p.svg()
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -51,11 +52,12 @@ var registry = map[string]Func{
 	"conns":   connsScenario,
 	"disk":    diskScenario,
 	"restart": restartScenario,
+	"backlog": backlogScenario,
 }
 
 // Names lists the scenarios in the order a full run takes them.
 func Names() []string {
-	return []string{"pub", "mpub", "sub", "pubsub", "fanout", "latency", "conns", "disk", "restart"}
+	return []string{"pub", "mpub", "sub", "pubsub", "fanout", "latency", "conns", "disk", "restart", "backlog"}
 }
 
 // Run runs scenario name. The Result's Scenario is set; its figures are
@@ -137,7 +139,30 @@ func (g *group) wait() error {
 	return g.err
 }
 
-// dialAll dials n connections in parallel (at most 32 at a time).
+// perSource is how many connections dialAll opens from one loopback
+// source address when it needs more than one: below the 28,232 ports of
+// Linux's default ephemeral range (32768-60999), the most one source
+// address can hold to one listener.
+const perSource = 20000
+
+// sourceAddr is the source address of connection i of n to addr: nil (the
+// kernel's choice) unless n needs more than one source and addr is an IPv4
+// loopback address, then 127.0.0.2, 127.0.0.3, ... perSource connections
+// each (the whole of 127.0.0.0/8 is loopback on Linux).
+func sourceAddr(addr string, i, n int) *net.TCPAddr {
+	if n <= perSource {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(addr)
+	ip := net.ParseIP(host)
+	if err != nil || ip == nil || ip.To4() == nil || !ip.IsLoopback() || 2+i/perSource > 254 {
+		return nil
+	}
+	return &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(2+i/perSource))}
+}
+
+// dialAll dials n connections in parallel (at most 32 at a time), from
+// several loopback source addresses when one cannot hold them all.
 func dialAll(ctx context.Context, addr string, n int, o bench.ConnOptions) ([]*bench.Conn, error) {
 	conns := make([]*bench.Conn, n)
 	errs := make([]error, n)
@@ -149,7 +174,9 @@ func dialAll(ctx context.Context, addr string, n int, o bench.ConnOptions) ([]*b
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			conns[i], errs[i] = bench.Dial(ctx, addr, o)
+			oi := o
+			oi.LocalAddr = sourceAddr(addr, i, n)
+			conns[i], errs[i] = bench.Dial(ctx, addr, oi)
 		}()
 	}
 	wg.Wait()

@@ -1,6 +1,6 @@
 // Package scenario holds the load scenarios, each selectable by name and
 // runnable against any V2 broker (a broker.Target): pub, mpub, sub, pubsub,
-// fanout, latency, conns, disk and restart. A scenario dials its own
+// fanout, latency, conns, disk, restart and backlog. A scenario dials its own
 // connections, uses topics no other run shares, measures one phase and
 // returns a bench.Result.
 //
@@ -20,7 +20,7 @@ type Params struct {
 	// Size is the message body size in bytes (default 200, disk 1024).
 	Size int `json:"size"`
 	// Batch is the messages per MPUB (mpub and the backlog fills of sub,
-	// disk and restart: 200); 1 publishes with PUB.
+	// disk, restart and backlog: 200); 1 publishes with PUB.
 	Batch int `json:"batch"`
 	// Window is how many commands a publisher writes before it waits for
 	// an answer (default 1: one round trip per command; latency: 1024, its
@@ -44,8 +44,8 @@ type Params struct {
 	// Rate is the total publish rate in messages per second (latency:
 	// 10000; others: unlimited).
 	Rate float64 `json:"rate"`
-	// Backlog is the number of messages sub and restart prepare (default
-	// 500000).
+	// Backlog is the number of messages sub, restart and backlog prepare
+	// (default 500000).
 	Backlog int64 `json:"backlog"`
 	// DiskBytes is the size of disk's backlog (default 256 MiB).
 	DiskBytes int64 `json:"disk_bytes"`
@@ -84,7 +84,7 @@ func Defaults(name string, p Params) Params {
 	}
 	def(&p.Size, size)
 	switch name {
-	case "mpub", "sub", "disk", "restart":
+	case "mpub", "sub", "disk", "restart", "backlog":
 		def(&p.Batch, 200)
 	default:
 		def(&p.Batch, 1)

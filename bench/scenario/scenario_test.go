@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -113,7 +114,7 @@ func TestEveryScenarioAgainstOurNSQD(t *testing.T) {
 			}
 			checkResult(t, r)
 			switch name {
-			case "restart":
+			case "restart", "backlog":
 				if f, _ := r.Figure("lost"); f.Value != 0 {
 					t.Errorf("lost %v messages across a restart", f.Value)
 				}
@@ -126,7 +127,10 @@ func TestEveryScenarioAgainstOurNSQD(t *testing.T) {
 					t.Errorf("no delivery latency")
 				}
 			case "conns":
-				if _, ok := r.Figure("heap_per_conn_bytes"); !ok {
+				// The broker runs in this test's process: the client's own
+				// garbage can make the heap shrink across the connections,
+				// and then the scenario says so instead of a figure.
+				if _, ok := r.Figure("heap_per_conn_bytes"); !ok && !strings.Contains(strings.Join(r.Notes, " "), "the heap shrank") {
 					t.Errorf("no heap per connection: %v", r.Notes)
 				}
 			}

@@ -46,6 +46,11 @@ type Broker struct {
 	// Start, for tests and embedders, returns a fresh broker and how to
 	// stop it.
 	Start func(ctx context.Context) (broker.Target, func() error, error)
+	// Args are more flags for this broker alone when it is started from
+	// Binary, after Options.MemQueueSize and Options.BrokerArgs (so one
+	// given again here wins: upstream at --mem-queue-size=10000000 beside
+	// ours at its defaults).
+	Args []string
 }
 
 // Options configures Run.
@@ -124,7 +129,7 @@ func Run(ctx context.Context, o Options) (*report.Report, error) {
 		case b.Binary != "":
 			rb.Binary = b.Binary
 			rb.Version = broker.Version(b.Binary)
-			rb.Args = brokerArgs(o)
+			rb.Args = append(brokerArgs(o), b.Args...)
 		case b.TCPAddress != "":
 			rb.Address = b.TCPAddress
 		case b.Sink:
@@ -290,7 +295,7 @@ func startBroker(ctx context.Context, o Options, b Broker, tag string) (broker.T
 			Binary:       b.Binary,
 			DataDir:      o.DataDir,
 			MemQueueSize: o.MemQueueSize,
-			Args:         o.BrokerArgs,
+			Args:         append(append([]string{}, o.BrokerArgs...), b.Args...),
 			Log:          logf,
 		})
 		if err != nil {

@@ -128,3 +128,29 @@ func TestProfiles(t *testing.T) {
 		t.Error("report.md lists no profiles")
 	}
 }
+
+// TestPerBrokerArgs: each broker started from a binary gets the common
+// flags and then its own (a binary that exits at once: the runs fail, the
+// report still says what they were given).
+func TestPerBrokerArgs(t *testing.T) {
+	rep, err := suite.Run(context.Background(), suite.Options{
+		Brokers: []suite.Broker{
+			{Name: "ours", Binary: "/bin/false"},
+			{Name: "upstream", Binary: "/bin/false", Args: []string{"--mem-queue-size=10000000"}},
+		},
+		Scenarios:    []string{"pub"},
+		Out:          t.TempDir(),
+		MemQueueSize: 10000,
+		BrokerArgs:   []string{"--max-msg-size=2048"},
+	})
+	if err == nil || rep == nil || len(rep.Runs) != 2 || rep.Runs[0].Error == "" {
+		t.Fatalf("runs of /bin/false: %v %+v", err, rep)
+	}
+	want := []string{"--tcp-address=127.0.0.1:<free>", "--http-address=127.0.0.1:<free>", "--data-path=<fresh>", "--mem-queue-size=10000", "--max-msg-size=2048"}
+	if got := rep.Brokers[0].Args; strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("ours: %v", got)
+	}
+	if got := rep.Brokers[1].Args; strings.Join(got, " ") != strings.Join(append(want, "--mem-queue-size=10000000"), " ") {
+		t.Errorf("upstream: %v", got)
+	}
+}

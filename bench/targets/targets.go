@@ -357,7 +357,11 @@ func (s *Summary) Markdown() []byte {
 	w("- command: `%s`\n", strings.Join(s.Command, " "))
 	w("- %d rounds of each target, %s then %s, each run on a freshly started broker with a fresh data path; timed phases %s\n", s.Rounds, a, ref, s.Duration)
 	for _, br := range s.Brokers {
-		w("- %s: `%s` (%s)\n", br.Name, br.Binary, br.Version)
+		w("- %s: `%s` (%s)", br.Name, br.Binary, br.Version)
+		if len(br.Args) > 0 {
+			w(", flags of the first target: `%s`", strings.Join(br.Args, " "))
+		}
+		w("\n")
 	}
 	w("\nEach cell: median [min–max] over the rounds. *Factor* is how many times better %s is by the ratio of the medians (for a figure where lower is better, %s/%s); *rounds* is the least and most of the per-round factors (each round runs both brokers back to back).\n\n", a, ref, a)
 	w("| target | nsq_bench flags | figure | %s | %s | factor | rounds | asked | met | broker CPU %s / %s, client |\n", a, ref, a, ref)

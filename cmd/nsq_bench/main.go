@@ -11,6 +11,7 @@
 //	nsq_bench report results/                                    # report.md and charts again from report.json
 //	nsq_bench where results/fanout-ours-r1.cpu.pprof              # where a broker's time went, by kind of work
 //	nsq_bench targets --nsqd-bin=bin/nsqd --ref-nsqd=/tmp/upstream-nsqd # issue 6's targets, side by side
+//	nsq_bench sweep --curve=topics --nsqd-bin=bin/nsqd --ref-nsqd=/tmp/upstream-nsqd # a cost curve, side by side
 //
 // `make bench` and `make bench-compare` run it; docs/BENCHMARKS.md
 // describes the method.
@@ -18,6 +19,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -32,6 +34,7 @@ import (
 	"github.com/nsqfast/nsq/bench/report"
 	"github.com/nsqfast/nsq/bench/scenario"
 	"github.com/nsqfast/nsq/bench/suite"
+	"github.com/nsqfast/nsq/bench/sweep"
 	"github.com/nsqfast/nsq/bench/targets"
 	"github.com/nsqfast/nsq/cmd/internal/nsqtool"
 )
@@ -61,6 +64,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "targets" {
 		return targetsCmd(ctx, args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "sweep" {
+		return sweepCmd(ctx, args[1:], stdout, stderr)
+	}
 	fs := flag.NewFlagSet("nsq_bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (
@@ -77,9 +83,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		profile   = fs.Bool("profile", false, "capture a CPU profile and a wall-clock profile (fgprof) of the broker during each run, beside the report")
 		memQueue  = fs.Int64("mem-queue-size", 10000, "--mem-queue-size passed to brokers started from binaries (upstream's default; 0 passes nothing)")
 		brokerArg listFlag
+		nsqdArg   listFlag
+		refArg    listFlag
 		p         scenario.Params
 	)
 	fs.Var(&brokerArg, "broker-arg", "a flag passed to every broker started from a binary (repeatable)")
+	fs.Var(&nsqdArg, "nsqd-arg", "a flag passed to --nsqd-bin alone, after the common ones (repeatable)")
+	fs.Var(&refArg, "ref-arg", "a flag passed to --ref-nsqd alone, after the common ones (repeatable)")
 	fs.IntVar(&p.Size, "size", 0, "message body bytes (0: 200, disk 1024)")
 	fs.IntVar(&p.Batch, "batch", 0, "messages per MPUB (0: mpub and backlog fills 200, others 1 = PUB)")
 	fs.IntVar(&p.Window, "window", 0, "commands a publisher pipelines before waiting for an answer (0: 1, latency 1024)")
@@ -108,7 +118,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	// The flag package stops at the first argument that is not a flag, so
 	// "nsq_bench run --nsqd-bin=..." would drop every flag after "run".
 	if fs.NArg() > 0 {
-		return usage(fmt.Sprintf("unexpected argument %q: the commands are flame, report, where and targets; without one, nsq_bench runs scenarios", fs.Arg(0)))
+		return usage(fmt.Sprintf("unexpected argument %q: the commands are flame, report, where, targets and sweep; without one, nsq_bench runs scenarios", fs.Arg(0)))
 	}
 	targets := 0
 	for _, set := range []bool{*bin != "", *tcpAddr != "", *sink} {
@@ -150,13 +160,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		Overwrite:    isTerminal(stderr),
 		Command:      append([]string{"nsq_bench"}, args...),
 	}
-	first := suite.Broker{Name: *name, Binary: abs(*bin), TCPAddress: *tcpAddr, HTTPAddress: *httpAddr, Sink: *sink}
+	first := suite.Broker{Name: *name, Binary: abs(*bin), TCPAddress: *tcpAddr, HTTPAddress: *httpAddr, Sink: *sink, Args: nsqdArg}
 	if *sink && *name == "ours" {
 		first.Name = "sink"
 	}
 	o.Brokers = []suite.Broker{first}
 	if *ref != "" {
-		o.Brokers = append(o.Brokers, suite.Broker{Name: *refName, Binary: abs(*ref)})
+		o.Brokers = append(o.Brokers, suite.Broker{Name: *refName, Binary: abs(*ref), Args: refArg})
 	}
 	rep, err := suite.Run(ctx, o)
 	if rep != nil {
@@ -279,6 +289,9 @@ func targetsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	profile := fs.Bool("profile", false, "capture CPU and wall-clock profiles of every run (slower: quote no figure from such a run)")
 	ceiling := fs.Bool("ceiling", false, "also measure the load client alone against the in-process sink, for the targets where that means something")
 	render := fs.String("render", "", "only write targets.md and targets.svg again from this folder's targets.json")
+	var nsqdArg, refArg listFlag
+	fs.Var(&nsqdArg, "nsqd-arg", "a flag passed to --nsqd-bin alone, after each target's own (repeatable)")
+	fs.Var(&refArg, "ref-arg", "a flag passed to --ref-nsqd alone, after each target's own (repeatable): --ref-arg=--mem-queue-size=10000000 measures upstream in memory")
 	if code, ok := nsqtool.Parse(fs, args); !ok {
 		return code
 	}
@@ -314,8 +327,8 @@ func targetsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		*out = filepath.Join("bench", "results", "targets-"+time.Now().Format("20060102-150405"))
 	}
 	s, err := targets.Run(ctx, targets.Options{
-		Ours:      suite.Broker{Name: *name, Binary: abs(*bin)},
-		Ref:       suite.Broker{Name: *refName, Binary: abs(*ref)},
+		Ours:      suite.Broker{Name: *name, Binary: abs(*bin), Args: nsqdArg},
+		Ref:       suite.Broker{Name: *refName, Binary: abs(*ref), Args: refArg},
 		Targets:   sel,
 		Rounds:    *rounds,
 		Duration:  *duration,
@@ -386,4 +399,93 @@ func printSummary(w io.Writer, r *report.Report) {
 		}
 		fmt.Fprintf(w, " %s\n", row.Unit)
 	}
+}
+
+// sweepCmd runs one scaling sweep (bench/sweep), or all, against one or
+// two brokers, merging the points into <out>/<curve>.json and drawing
+// <curve>-*.svg and <curve>.md.
+func sweepCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("nsq_bench sweep", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	curve := fs.String("curve", "", "the curve to run: "+strings.Join(sweep.Names(), ", ")+", or all")
+	points := fs.String("points", "", "comma-separated x values instead of the curve's own (1000, 10k, 50M, 64KiB)")
+	bin := fs.String("nsqd-bin", "", "our nsqd binary")
+	ref := fs.String("ref-nsqd", "", "the reference nsqd binary (upstream v1.3.0), run beside it at every point")
+	name := fs.String("name", "ours", "label of --nsqd-bin")
+	refName := fs.String("ref-name", "upstream", "label of --ref-nsqd (another label keeps both configurations on the charts: upstream-mem10M)")
+	var nsqdArg, refArg listFlag
+	fs.Var(&nsqdArg, "nsqd-arg", "a flag for --nsqd-bin, after the curve's own (repeatable)")
+	fs.Var(&refArg, "ref-arg", "a flag for --ref-nsqd, after the curve's own (repeatable): --ref-arg=--mem-queue-size=10000000")
+	duration := fs.Duration("duration", 5*time.Second, "each timed phase")
+	out := fs.String("out", filepath.Join("bench", "results", "sweeps"), "results folder; <curve>.json in it is merged with what this run measures")
+	label := fs.String("label", "", "what is measured, in chart titles (main@<commit>)")
+	render := fs.Bool("render", false, "only draw the charts and tables again from the folder's JSON")
+	if code, ok := nsqtool.Parse(fs, args); !ok {
+		return code
+	}
+	usage := func(msg string) int {
+		fmt.Fprintln(stderr, "nsq_bench sweep: "+msg)
+		fmt.Fprintln(stderr, "usage: nsq_bench sweep --curve=topics|all --nsqd-bin=bin/nsqd [--ref-nsqd=/path/to/upstream/nsqd] [--points=1,100] [--duration=5s] [--out=bench/results/sweeps]")
+		return 2
+	}
+	var curves []sweep.Curve
+	if *curve == "all" {
+		curves = sweep.Curves()
+	} else if c, ok := sweep.CurveByName(*curve); ok {
+		curves = []sweep.Curve{c}
+	} else {
+		return usage(fmt.Sprintf("unknown curve %q (have %s, all)", *curve, strings.Join(sweep.Names(), ", ")))
+	}
+	if *render {
+		for _, c := range curves {
+			s, err := sweep.Load(filepath.Join(*out, c.Name+".json"))
+			if err == nil {
+				err = s.Write(*out)
+			}
+			if err != nil && (len(curves) == 1 || !errors.Is(err, os.ErrNotExist)) {
+				fmt.Fprintln(stderr, "nsq_bench sweep:", err)
+				return 1
+			}
+		}
+		return 0
+	}
+	var pts []int64
+	if *points != "" {
+		if len(curves) > 1 {
+			return usage("--points needs one --curve")
+		}
+		var err error
+		if pts, err = sweep.ParsePoints(*points); err != nil {
+			return usage(err.Error())
+		}
+	}
+	var brokers []sweep.Broker
+	if *bin != "" {
+		brokers = append(brokers, sweep.Broker{Name: *name, Binary: abs(*bin), Args: nsqdArg})
+	}
+	if *ref != "" {
+		brokers = append(brokers, sweep.Broker{Name: *refName, Binary: abs(*ref), Args: refArg})
+	}
+	if len(brokers) == 0 || *name == *refName || fs.NArg() > 0 {
+		return usage("give --nsqd-bin, --ref-nsqd or both, with different names")
+	}
+	status := 0
+	for _, c := range curves {
+		fmt.Fprintf(stderr, "== sweep %s: %s\n", c.Name, c.What)
+		s, err := sweep.Run(ctx, sweep.Options{
+			Curve: c, Points: pts, Brokers: brokers, Duration: *duration, Out: *out, Label: *label,
+			Progress: stderr, Command: append([]string{"nsq_bench", "sweep"}, args...),
+		})
+		if s != nil {
+			fmt.Fprintf(stdout, "%s: %s\n", c.Name, filepath.Join(*out, c.Name+".md"))
+		}
+		if err != nil {
+			fmt.Fprintln(stderr, "nsq_bench sweep:", err)
+			status = 1
+			if ctx.Err() != nil {
+				break
+			}
+		}
+	}
+	return status
 }

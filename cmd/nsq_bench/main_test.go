@@ -147,3 +147,47 @@ func TestTargetsRender(t *testing.T) {
 		t.Fatalf("unknown target: exit %d, want 2", code)
 	}
 }
+
+// TestSweepUsageAndRender: sweep's usage errors exit 2; --render draws a
+// folder's charts and table again from its JSON.
+func TestSweepUsageAndRender(t *testing.T) {
+	for _, args := range [][]string{
+		{"sweep"},
+		{"sweep", "--curve=nope", "--nsqd-bin=x"},
+		{"sweep", "--curve=topics"},
+		{"sweep", "--curve=topics", "--nsqd-bin=x", "--points=0"},
+		{"sweep", "--curve=all", "--nsqd-bin=x", "--points=1"},
+		{"sweep", "--curve=topics", "--nsqd-bin=x", "--ref-nsqd=y", "--ref-name=ours"},
+	} {
+		var stderr strings.Builder
+		if code := run(context.Background(), args, io.Discard, &stderr); code != 2 {
+			t.Errorf("%v: exit %d, want 2 (%s)", args, code, stderr.String())
+		}
+	}
+	dir := t.TempDir()
+	doc := `{"curve":"topics","label":"main@abc","brokers":[{"name":"ours"},{"name":"upstream"}],"points":[
+		{"broker":"ours","x":100,"figures":[{"name":"open_files","value":220}]},
+		{"broker":"upstream","x":100,"figures":[{"name":"open_files","value":11}]}]}`
+	if err := os.WriteFile(filepath.Join(dir, "topics.json"), []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	if code := run(context.Background(), []string{"sweep", "--curve=topics", "--render", "--out=" + dir}, io.Discard, &stderr); code != 0 {
+		t.Fatalf("render: exit %d: %s", code, stderr.String())
+	}
+	md, err := os.ReadFile(filepath.Join(dir, "topics.md"))
+	if err != nil || !strings.Contains(string(md), "| 100 | 220 | 11 | 20.00× |") {
+		t.Fatalf("topics.md (%v):\n%s", err, md)
+	}
+	svg, err := os.ReadFile(filepath.Join(dir, "topics-files.svg"))
+	if err != nil || !strings.Contains(string(svg), "upstream") || !strings.Contains(string(svg), "main@abc") {
+		t.Fatalf("topics-files.svg (%v):\n%s", err, svg)
+	}
+	// all renders what exists and passes over the rest.
+	if code := run(context.Background(), []string{"sweep", "--curve=all", "--render", "--out=" + dir}, io.Discard, &stderr); code != 0 {
+		t.Fatalf("render all: exit %d: %s", code, stderr.String())
+	}
+	if code := run(context.Background(), []string{"sweep", "--curve=conns", "--render", "--out=" + dir}, io.Discard, &stderr); code != 1 {
+		t.Fatalf("render of a curve never run: exit %d, want 1", code)
+	}
+}

@@ -121,6 +121,11 @@ func newFlagSet(opts *nsqd.Options, cl *cmdLine) *flag.FlagSet {
 	// Ours, not upstream's: replay (docs/OPERATIONS.md).
 	fs.DurationVar(&opts.RetentionAge, "retention-age", opts.RetentionAge, "keep consumed messages this long, for replay (0: delete once consumed)")
 	fs.Int64Var(&opts.RetentionBytes, "retention-bytes", opts.RetentionBytes, "keep consumed messages while a topic's log is under this size, for replay (0: no size retention)")
+	fs.DurationVar(&opts.MsgTTL, "msg-ttl", opts.MsgTTL, "a message not delivered within this long after its publish expires (0: never; POST /topic/ttl sets a topic's own)")
+	fs.IntVar(&opts.MaxAttempts, "max-attempts", opts.MaxAttempts, "deliveries of a message before a channel moves it to its dead-letter topic <topic>.<channel>.dead (0: no limit; POST /channel/dead-letter sets a channel's own)")
+	fs.BoolVar(&opts.AllowPeek, "allow-peek", opts.AllowPeek, "serve GET /topic/peek and /channel/peek (message bodies, read without consuming them)")
+	// Ours: a bound on connections per remote IP (docs/OPERATIONS.md, Limits).
+	fs.IntVar(&opts.MaxConnsPerIP, "max-conns-per-ip", opts.MaxConnsPerIP, "most TCP connections one remote IP address may hold open (0: no limit)")
 
 	fs.StringVar(&opts.StatsdAddress, "statsd-address", opts.StatsdAddress, "UDP <addr>:<port> of a statsd daemon to push stats to")
 	fs.DurationVar(&opts.StatsdInterval, "statsd-interval", opts.StatsdInterval, "time between pushes to statsd")

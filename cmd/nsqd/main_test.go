@@ -104,8 +104,12 @@ var upstreamFlags = []apptest.Flag{
 // docs/COMPATIBILITY.md, with their defaults, which keep upstream's
 // behaviour.
 var ourFlags = map[string]string{
-	"retention-age":   "0s",
-	"retention-bytes": "0",
+	"retention-age":    "0s",
+	"retention-bytes":  "0",
+	"allow-peek":       "true",
+	"msg-ttl":          "0s",
+	"max-attempts":     "0",
+	"max-conns-per-ip": "0",
 }
 
 // shownDifferently are defaults we print differently from upstream; the

@@ -23,7 +23,10 @@
 // upstream, although its pprof index links to them) and /debug/fgprof
 // (github.com/felixge/fgprof, wall-clock profiles) are added, and so is
 // GET /metrics: the numbers of /stats in the Prometheus text format (see
-// metrics.go). Nothing else differs on purpose; TestDifferential compares
+// metrics.go), and so are the replay endpoints (replay.go) and GET
+// /topic/peek and /channel/peek, browsing without consuming (peek.go),
+// and /topic/ttl and /channel/dead-letter (ttl.go).
+// Nothing else differs on purpose; TestDifferential compares
 // this handler with a real upstream nsqd.
 //
 // # Concurrency
@@ -78,6 +81,11 @@ type Options struct {
 	MaxOutputBufferSize    int64
 	MaxOutputBufferTimeout time.Duration
 	MaxDeflateLevel        int
+
+	// NoPeek turns off GET /topic/peek and /channel/peek (403
+	// PEEK_DISABLED): nsqd --allow-peek=false, for operators who must not
+	// expose message bodies over HTTP.
+	NoPeek bool
 
 	// GetConfig returns the current value of a runtime option named by its
 	// config-file name, for GET and after a successful PUT of
@@ -151,6 +159,14 @@ func New(o Options) http.Handler {
 	rt.add("POST", "/channel/rewind", s.logged(s.v1(s.rewindChannel)))
 	rt.add("POST", "/channel/pause", s.logged(s.v1(s.pauseChannel(true))))
 	rt.add("POST", "/channel/unpause", s.logged(s.v1(s.pauseChannel(false))))
+	// not in upstream: browsing without consuming (peek.go)
+	rt.add("GET", "/topic/peek", s.logged(s.v1(s.peekTopic)))
+	rt.add("GET", "/channel/peek", s.logged(s.v1(s.peekChannel)))
+	// not in upstream: message TTL and dead-letter topics (ttl.go)
+	rt.add("GET", "/topic/ttl", s.logged(s.v1(s.topicTTL)))
+	rt.add("POST", "/topic/ttl", s.logged(s.v1(s.topicTTL)))
+	rt.add("GET", "/channel/dead-letter", s.logged(s.v1(s.channelDeadLetter)))
+	rt.add("POST", "/channel/dead-letter", s.logged(s.v1(s.channelDeadLetter)))
 	rt.add("GET", "/config/:opt", s.logged(s.v1(s.getConfig)))
 	rt.add("PUT", "/config/:opt", s.logged(s.v1(s.putConfig)))
 

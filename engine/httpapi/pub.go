@@ -277,6 +277,7 @@ func readBinaryMPUB(dst []byte, r io.Reader, maxMsgSize, maxBodySize int64) ([]b
 	if count <= 0 || int64(count) > (maxBodySize-4)/5 {
 		return dst, errBadBody
 	}
+	total := int64(4) // the count, then each message's size and body
 	for range count {
 		if _, err := io.ReadFull(r, hdr[:]); err != nil {
 			return dst, errBadMessage
@@ -284,6 +285,12 @@ func readBinaryMPUB(dst []byte, r io.Reader, maxMsgSize, maxBodySize int64) ([]b
 		size := int32(binary.BigEndian.Uint32(hdr[:]))
 		if size <= 0 || int64(size) > maxMsgSize {
 			return dst, errBadMessage
+		}
+		// Upstream reads on whatever the total (count x --max-msg-size
+		// bytes); ours stops where the messages pass --max-body-size, as
+		// the TCP MPUB does (docs/COMPATIBILITY.md).
+		if total += 4 + int64(size); total > maxBodySize {
+			return dst, errBadBody
 		}
 		dst = append(dst, hdr[:]...)
 		start := len(dst)

@@ -144,6 +144,9 @@ func (s *server) statsDoc(topicFilter, channelFilter string, includeClients bool
 			Paused:       ts.Paused,
 			CorruptCount: ts.CorruptCount,
 
+			ExpiredCount:    ts.ExpiredCount,
+			DeadLetterCount: ts.DeadLetterCount,
+
 			E2eProcessingLatency: latencyDoc(ts.E2E),
 		}
 		for _, cs := range ts.Channels {
@@ -160,6 +163,9 @@ func (s *server) statsDoc(topicFilter, channelFilter string, includeClients bool
 				Paused:        cs.Paused,
 
 				E2eProcessingLatency: latencyDoc(cs.E2E),
+
+				ExpiredCount:    cs.ExpiredCount,
+				DeadLetterCount: cs.DeadLetterCount,
 			}
 			if includeClients {
 				cd.Clients = make([]apidoc.Client, 0, len(cs.Consumers))

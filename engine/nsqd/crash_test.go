@@ -20,9 +20,10 @@ import (
 )
 
 const (
-	childEnv     = "NSQD_TEST_CHILD_DATA"
-	childSyncEnv = "NSQD_TEST_CHILD_SYNC"
-	childNodeEnv = "NSQD_TEST_CHILD_NODE"
+	childEnv            = "NSQD_TEST_CHILD_DATA"
+	childSyncEnv        = "NSQD_TEST_CHILD_SYNC"
+	childNodeEnv        = "NSQD_TEST_CHILD_NODE"
+	childMaxAttemptsEnv = "NSQD_TEST_CHILD_MAX_ATTEMPTS"
 )
 
 func TestMain(m *testing.M) {
@@ -47,6 +48,9 @@ func runChild(dir string) {
 	}
 	if id, err := strconv.ParseInt(os.Getenv(childNodeEnv), 10, 64); err == nil {
 		o.ID = id
+	}
+	if n, err := strconv.Atoi(os.Getenv(childMaxAttemptsEnv)); err == nil {
+		o.MaxAttempts = n
 	}
 	n, err := New(o)
 	if err != nil {

@@ -130,6 +130,8 @@ func New(opts *Options) (*NSQD, error) {
 		E2EWindow:           opts.E2EProcessingLatencyWindowTime,
 		RetentionAge:        opts.RetentionAge,
 		RetentionBytes:      opts.RetentionBytes,
+		MsgTTL:              opts.MsgTTL,
+		MaxAttempts:         uint16(opts.MaxAttempts),
 		OnChange:            n.onChange,
 		Logf:                n.engineLogf,
 	})
@@ -205,6 +207,7 @@ func (n *NSQD) Main() error {
 		HTTPClientConnectTimeout: o.HTTPClientConnectTimeout,
 		HTTPClientRequestTimeout: o.HTTPClientRequestTimeout,
 		AuthClientTLSConfig:      n.clientTLSConfig,
+		MaxConnsPerIP:            o.MaxConnsPerIP,
 		Logf:                     n.engineLogf,
 	}, n.eng)
 	if err := n.tcp.Start(); err != nil {
@@ -261,6 +264,7 @@ func (n *NSQD) httpOptions(ln net.Listener) httpapi.Options {
 		MaxOutputBufferSize:    o.MaxOutputBufferSize,
 		MaxOutputBufferTimeout: o.MaxOutputBufferTimeout,
 		MaxDeflateLevel:        o.MaxDeflateLevel,
+		NoPeek:                 !o.AllowPeek,
 		GetConfig:              n.getConfig,
 		SetConfig:              n.setConfig,
 		Logf:                   n.engineLogf,
@@ -274,13 +278,13 @@ func (n *NSQD) serveHTTP(name string, ln net.Listener, h http.Handler, tlsRequir
 		h = http.HandlerFunc(n.tlsRequiredHandler)
 	}
 	srv := &http.Server{
-		Handler:           h,
-		ErrorLog:          log.New(io.Discard, "", 0),
-		ReadHeaderTimeout: 10 * time.Second,
+		Handler:  h,
+		ErrorLog: log.New(io.Discard, "", 0),
 		// Requests see Exit: a long one (a CPU or wall-clock profile, a
 		// trace) returns early instead of holding up the stop.
 		BaseContext: func(net.Listener) context.Context { return n.exitCtx },
 	}
+	n.opts.HTTPLimits.Apply(srv)
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			n.logf(LogError, "%s: %s", name, err)

@@ -1,6 +1,8 @@
 package nsqd
 
 import (
+	"github.com/nsqfast/nsq/wire/httproute"
+
 	"github.com/nsqfast/nsq/wire/lg"
 
 	"crypto/md5"
@@ -154,6 +156,19 @@ type Options struct {
 	// RetentionBytes (ours) keeps consumed messages while a topic's log is
 	// no larger than this many bytes. Default 0: no size retention.
 	RetentionBytes int64 `flag:"retention-bytes" cfg:"retention_bytes"`
+	// AllowPeek (ours) serves GET /topic/peek and /channel/peek, which list
+	// messages with their bodies without consuming them. Default true;
+	// false answers them 403 PEEK_DISABLED.
+	AllowPeek bool `flag:"allow-peek" cfg:"allow_peek"`
+	// MsgTTL (ours) is how long a message may wait before it expires
+	// undelivered; a topic's own (POST /topic/ttl) overrides it. Default 0:
+	// forever.
+	MsgTTL time.Duration `flag:"msg-ttl" cfg:"msg_ttl"`
+	// MaxAttempts (ours) is how many times a channel delivers a message
+	// before it moves it to its dead-letter topic; a channel's own (POST
+	// /channel/dead-letter) overrides it. Default 0: no limit. At most
+	// 65535.
+	MaxAttempts int `flag:"max-attempts" cfg:"max_attempts"`
 
 	// MaxChannelConsumers limits consumers per channel; 0 means no limit.
 	// Default 0.
@@ -207,6 +222,15 @@ type Options struct {
 	MaxDeflateLevel int `flag:"max-deflate-level" cfg:"max_deflate_level"`
 	// SnappyEnabled lets clients negotiate snappy. Default true.
 	SnappyEnabled bool `flag:"snappy" cfg:"snappy"`
+
+	// MaxConnsPerIP (ours, not upstream's) is the most TCP connections one
+	// remote IP address may hold open at once; more are closed as soon as
+	// they are accepted. Default 0: no limit, as upstream.
+	MaxConnsPerIP int `flag:"max-conns-per-ip" cfg:"max_conns_per_ip"`
+	// HTTPLimits bound what one HTTP client can hold (timeouts, header
+	// bytes); zero fields take httproute's defaults (docs/OPERATIONS.md,
+	// Limits). No flag.
+	HTTPLimits httproute.ServerLimits
 }
 
 // NewOptions returns upstream v1.3.0's defaults. The node id and broadcast
@@ -232,6 +256,8 @@ func NewOptions() *Options {
 		AuthHTTPAddresses:        []string{},
 		HTTPClientConnectTimeout: 2 * time.Second,
 		HTTPClientRequestTimeout: 5 * time.Second,
+
+		AllowPeek: true,
 
 		MemQueueSize:    10000,
 		MaxBytesPerFile: 100 << 20,
@@ -292,6 +318,12 @@ func (o *Options) Validate() error {
 	if o.ID < 0 || o.ID >= 1024 {
 		errs = append(errs, fmt.Errorf("--node-id: %d is out of range, must be in [0,1024)", o.ID))
 	}
+	if o.MaxAttempts < 0 || o.MaxAttempts > 65535 {
+		errs = append(errs, fmt.Errorf("--max-attempts: %d is out of range, must be in [0,65535]", o.MaxAttempts))
+	}
+	if o.MsgTTL < 0 {
+		errs = append(errs, fmt.Errorf("--msg-ttl: %v must not be negative", o.MsgTTL))
+	}
 	if o.MaxDeflateLevel < 1 || o.MaxDeflateLevel > 9 {
 		errs = append(errs, fmt.Errorf("--max-deflate-level: %d is out of range, must be in [1,9]", o.MaxDeflateLevel))
 	}
@@ -299,6 +331,9 @@ func (o *Options) Validate() error {
 		if p <= 0 || p > 1 {
 			errs = append(errs, fmt.Errorf("--e2e-processing-latency-percentile: invalid percentile %v, must be in (0,1]", p))
 		}
+	}
+	if o.MaxConnsPerIP < 0 {
+		errs = append(errs, fmt.Errorf("--max-conns-per-ip: %d must not be negative (0: no limit)", o.MaxConnsPerIP))
 	}
 	if o.StatsdAddress != "" && o.StatsdInterval <= 0 {
 		errs = append(errs, fmt.Errorf("--statsd-interval: %v must be positive", o.StatsdInterval))

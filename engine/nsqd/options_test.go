@@ -27,6 +27,7 @@ func TestNewOptionsDefaults(t *testing.T) {
 		BroadcastHTTPPort:        0,
 		NSQLookupdTCPAddresses:   []string{},
 		LookupdPingInterval:      15 * time.Second, // upstream's fixed interval
+		AllowPeek:                true,             // ours: GET /topic/peek and /channel/peek
 		AuthHTTPAddresses:        []string{},
 		HTTPClientConnectTimeout: 2 * time.Second,
 		HTTPClientRequestTimeout: 5 * time.Second,

@@ -36,7 +36,7 @@ type topicCounts struct {
 }
 
 type channelCounts struct {
-	messages, requeues, timeouts uint64
+	messages, requeues, timeouts, expired, deadLetters uint64
 }
 
 // startStatsd starts pushing when --statsd-address is set; httpAddr is the
@@ -151,9 +151,13 @@ func (p *statsdPusher) fill(b *statsd.Buffer, stats []engine.TopicStats, mem *ap
 			b.Gauge(cp+"deferred_count", int64(cs.DeferredCount))
 			b.Count(cp+"requeue_count", int64(cs.RequeueCount-lc.requeues))
 			b.Count(cp+"timeout_count", int64(cs.TimeoutCount-lc.timeouts))
+			if cs.ExpiredCount > 0 || cs.DeadLetterCount > 0 { // ours: only once there is something to say
+				b.Count(cp+"expired_count", int64(cs.ExpiredCount-lc.expired))
+				b.Count(cp+"dead_letter_count", int64(cs.DeadLetterCount-lc.deadLetters))
+			}
 			b.Gauge(cp+"clients", int64(cs.ClientCount))
 			latencyGauges(b, cp, cs.E2E)
-			cur.channels[cs.Name] = channelCounts{cs.MessageCount, cs.RequeueCount, cs.TimeoutCount}
+			cur.channels[cs.Name] = channelCounts{cs.MessageCount, cs.RequeueCount, cs.TimeoutCount, cs.ExpiredCount, cs.DeadLetterCount}
 		}
 		next[ts.Name] = cur
 	}

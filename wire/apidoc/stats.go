@@ -36,6 +36,11 @@ type Topic struct {
 	// CorruptCount (ours, absent upstream and while zero) counts messages
 	// skipped because their stored record failed its checksum.
 	CorruptCount uint64 `json:"corrupt_count,omitempty"`
+	// ExpiredCount and DeadLetterCount (ours, absent upstream and while
+	// zero) sum the topic's channels': messages that outlived the topic's
+	// TTL undelivered, and messages moved to a dead-letter topic.
+	ExpiredCount    uint64 `json:"expired_count,omitempty"`
+	DeadLetterCount uint64 `json:"dead_letter_count,omitempty"`
 }
 
 // Channel is one channel of a Topic. Clients is nil (null) when the request
@@ -55,6 +60,11 @@ type Channel struct {
 	Paused        bool     `json:"paused"`
 
 	E2eProcessingLatency Latency `json:"e2e_processing_latency"`
+
+	// ExpiredCount and DeadLetterCount (ours, absent upstream and while
+	// zero): see Topic.
+	ExpiredCount    uint64 `json:"expired_count,omitempty"`
+	DeadLetterCount uint64 `json:"dead_letter_count,omitempty"`
 }
 
 // Client is a V2 connection, as listed under a channel (consumers) or in

@@ -153,6 +153,72 @@
     };
   }
 
+  // ---- messages listed without consuming them (ours: nsqd's
+  // /channel/peek and /topic/peek through nsqadmin's /api/peek). Admin
+  // users only: bodies are the applications' data. The state survives the
+  // page's auto-refresh, which lists them again.
+  var PEEK_PAGE = 20;
+  var peekState = {};
+  function peekKey(topic, channel) { return topic + '/' + (channel || ''); }
+  function messagesPanel(topic, channel) {
+    if (!cfg.is_admin) { return ''; }
+    var st = peekState[peekKey(topic, channel)] || {};
+    return html`<h3>Messages</h3><section class="messages" id="messages">
+      <p class="peek-controls"><button type="button" class="btn btn-small" data-peek="show">${st.shown ? 'Refresh' : 'Show messages'}</button>
+      ${channel ? html`<label><input type="checkbox" data-peek="held"${st.held ? N.raw(' checked') : ''}> with in-flight and deferred</label>` : ''}
+      <button type="button" class="btn btn-small" data-peek="prev"${st.shown && st.skip > 0 ? '' : N.raw(' hidden')}>Previous</button>
+      <button type="button" class="btn btn-small" data-peek="next" hidden>Next</button>
+      <small>${channel ? 'what this channel delivers next, in order' : 'what the topic holds for its slowest channel'}; nothing is consumed</small></p>
+      <div class="peek-list"></div></section>`;
+  }
+  function isoTime(ns) { return ns ? new Date(Math.floor(ns / 1e6)).toISOString() : ''; }
+  function peekBody(m) {
+    var shown = m.body_encoding === 'base64' ? 'base64' : 'text';
+    return html`<pre class="msg-body">${m.body}</pre>${shown === 'base64' ? html`<span class="label label-plain" title="not valid UTF-8">base64</span> ` : ''}${m.truncated
+      ? html`<small class="msg-cut">cut: ${N.commafy(m.size)} bytes in all</small>` : ''}${m.original_id
+      ? html` <small class="msg-cut" title="a dead letter: its ID in the channel it left, and how often that channel delivered it">dead letter of ${m.original_id} after ${m.original_attempts} attempts</small>` : ''}`;
+  }
+  function peekTables(doc, skip) {
+    return html`${(doc.nodes || []).map(function (n) {
+      var msgs = n.messages || [];
+      return html`<h4>${n.node}</h4>${n.error ? notice('This nsqd does not list messages: ' + n.error)
+        : !msgs.length ? notice(skip ? 'No more messages.' : 'No message waiting.')
+          : html`<table class="table peek" data-node="${n.node}"><thead><tr><th class="num">#</th><th>ID</th><th>Published</th>
+          <th class="num">Attempts</th><th>State</th><th class="num">Size</th><th>Body</th></tr></thead><tbody>${msgs.map(function (m, i) {
+    return html`<tr data-id="${m.id}"><td class="num">${skip + i + 1}</td><td><code>${m.id}</code></td><td>${isoTime(m.timestamp)}</td>
+            <td class="num">${m.attempts}</td><td>${m.state.replace('_', ' ')}${m.due_at ? html`<br><small title="${m.state === 'in_flight' ? 'times out at' : 'deliverable at'}">${isoTime(m.due_at)}</small>` : ''}</td>
+            <td class="num">${N.commafy(m.size)}</td><td class="body-cell">${peekBody(m)}</td></tr>`;
+  })}</tbody></table>`}`;
+    })}`;
+  }
+  function bindPeek(root, topic, channel) {
+    var sec = root.querySelector('#messages');
+    if (!sec) { return; }
+    var key = peekKey(topic, channel);
+    var st = peekState[key] || (peekState[key] = { shown: false, skip: 0, held: false });
+    var list = sec.querySelector('.peek-list');
+    var btn = function (name) { return sec.querySelector('[data-peek="' + name + '"]'); };
+    function load() {
+      var q = new URLSearchParams({ topic: topic, n: String(PEEK_PAGE), skip: String(st.skip) });
+      if (channel) { q.set('channel', channel); }
+      if (st.held) { q.set('held', 'true'); }
+      N.get(N.api('/peek?' + q.toString())).then(function (doc) {
+        list.innerHTML = peekTables(doc, st.skip).s;
+        sec.setAttribute('data-state', 'ready');
+        btn('show').textContent = 'Refresh';
+        btn('prev').hidden = st.skip === 0;
+        btn('next').hidden = !(doc.nodes || []).some(function (n) { return n.more || (n.messages || []).length === PEEK_PAGE; });
+        if (doc.message) { N.banner(doc.message, 'warning'); }
+      }, function (err) { N.banner(err.message, 'error'); });
+    }
+    btn('show').addEventListener('click', function () { st.shown = true; load(); });
+    btn('prev').addEventListener('click', function () { st.skip = Math.max(0, st.skip - PEEK_PAGE); load(); });
+    btn('next').addEventListener('click', function () { st.skip += PEEK_PAGE; load(); });
+    var held = btn('held');
+    if (held) { held.addEventListener('change', function () { st.held = held.checked; st.skip = 0; if (st.shown) { load(); } }); }
+    if (st.shown) { load(); }
+  }
+
   // act runs an admin action after confirmation; done is called after
   // success.
   function act(question, okLabel, call, done) {
@@ -283,11 +349,13 @@
               <td>${G.spark('channel', c.node, name, c.channel_name, 'message_count')}</td><td>${G.spark('channel', c.node, name, c.channel_name, 'clients')}</td><td colspan="${np + (chartsOn() ? 1 : 0)}"></td></tr>` : ''}`;
   })}</tbody></table>`);
       }
+      out.push(messagesPanel(name, ''));
       return html`${out}`;
     },
     mount: function (root, t, m) {
       var name = m[0];
       bindTombstones(root);
+      bindPeek(root, name, '');
       root.querySelectorAll('.actions button').forEach(function (b) {
         b.addEventListener('click', function () {
           var action = b.getAttribute('data-action');
@@ -388,11 +456,13 @@
               ${num(cl.message_count)}<td class="num">${N.nanos(cl.connected)}</td></tr>`;
   })}</tbody></table>`);
       }
+      out.push(messagesPanel(topic, name));
       return html`${out}`;
     },
     mount: function (root, c, m) {
       var topic = m[0];
       var name = m[1];
+      bindPeek(root, topic, name);
       root.querySelectorAll('.actions button').forEach(function (b) {
         b.addEventListener('click', function () {
           var action = b.getAttribute('data-action');
