@@ -19,11 +19,19 @@ import (
 type Consumer interface {
 	// SendMessage queues one message frame for the client. It is called
 	// with the channel's lock held: it must copy body (which aliases the
-	// log) and must not block.
-	SendMessage(id wire.MessageID, timestamp int64, attempts uint16, body []byte)
+	// log) and must not block. It returns false when the client's pending
+	// output has passed its high-water mark: the channel then delivers
+	// nothing more to it (its in-flight messages keep their timeouts)
+	// until the client calls Subscription.Resume.
+	SendMessage(id wire.MessageID, timestamp int64, attempts uint16, body []byte) bool
 	// Flush says a batch of SendMessage calls is complete: wake the writer.
-	// Called with the channel's lock held; must not block.
-	Flush()
+	// full is true when the consumer can take nothing more for now (its
+	// in-flight count reached its RDY count, or SendMessage said stop):
+	// then its output should be written at once, as upstream flushes a
+	// client that is not ready for more. Otherwise the client may gather
+	// the frames for a while (its negotiated output buffering). Called
+	// with the channel's lock held; must not block.
+	Flush(full bool)
 	// Disconnect closes the client (its channel or topic was deleted).
 	// Must not block.
 	Disconnect()
@@ -297,7 +305,7 @@ func (c *Channel) dispatch() {
 }
 
 // pickLocked returns the next consumer, round robin, whose in-flight count
-// is below its RDY count.
+// is below its RDY count and whose output is not stalled.
 func (c *Channel) pickLocked() *Subscription {
 	n := len(c.mu.subs)
 	for i := 0; i < n; i++ {
@@ -306,7 +314,7 @@ func (c *Channel) pickLocked() *Subscription {
 			c.mu.rr = 0
 		}
 		s := c.mu.subs[c.mu.rr]
-		if s.inflight < s.ready {
+		if s.inflight < s.ready && !s.stalled {
 			return s
 		}
 	}
@@ -433,7 +441,7 @@ func (c *Channel) dispatchLocked() {
 	}
 	for i, s := range c.mu.touched {
 		s.touched = false
-		s.cons.Flush()
+		s.cons.Flush(s.inflight >= s.ready || s.stalled)
 		c.mu.touched[i] = nil
 	}
 	c.mu.touched = c.mu.touched[:0]
@@ -495,7 +503,9 @@ func (c *Channel) deliverLocked(s *Subscription, slot int32, payload []byte, now
 	c.mu.inflight.Put(e.id, slot)
 	s.inflight++
 	s.messageCount.Add(1)
-	s.cons.SendMessage(wire.IDFromUint64(e.id), ts, e.attempts, body)
+	if !s.cons.SendMessage(wire.IDFromUint64(e.id), ts, e.attempts, body) {
+		s.stalled = true
+	}
 	if !s.touched {
 		s.touched = true
 		c.mu.touched = append(c.mu.touched, s)

@@ -333,6 +333,11 @@ const clockTick = time.Millisecond
 
 func (e *Engine) now() int64 { return e.clock.Load() }
 
+// Now is the engine's coarse clock (unix ns, within clockTick of
+// time.Now, never backwards), for the delivery path of the TCP layer.
+// Safe for concurrent use.
+func (e *Engine) Now() int64 { return e.clock.Load() }
+
 func (e *Engine) clockLoop() {
 	defer e.wg.Done()
 	tk := time.NewTicker(clockTick)

@@ -18,11 +18,12 @@ type sink struct {
 	buf []byte
 }
 
-func (s *sink) SendMessage(id wire.MessageID, ts int64, attempts uint16, body []byte) {
+func (s *sink) SendMessage(id wire.MessageID, ts int64, attempts uint16, body []byte) bool {
 	s.buf = wire.AppendMessage(s.buf[:0], id, ts, attempts, body)
 	s.ids = append(s.ids, id)
+	return true
 }
-func (s *sink) Flush()      {}
+func (s *sink) Flush(bool)  {}
 func (s *sink) Disconnect() {}
 
 func newBenchEngine(tb testing.TB) *Engine {

@@ -45,13 +45,14 @@ type lockedSink struct {
 	bodies []string
 }
 
-func (s *lockedSink) SendMessage(id wire.MessageID, _ int64, _ uint16, body []byte) {
+func (s *lockedSink) SendMessage(id wire.MessageID, _ int64, _ uint16, body []byte) bool {
 	s.mu.Lock()
 	s.ids = append(s.ids, id)
 	s.bodies = append(s.bodies, string(body))
 	s.mu.Unlock()
+	return true
 }
-func (s *lockedSink) Flush()      {}
+func (s *lockedSink) Flush(bool)  {}
 func (s *lockedSink) Disconnect() {}
 
 func (s *lockedSink) take() ([]wire.MessageID, []string) {

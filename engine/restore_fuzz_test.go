@@ -134,11 +134,12 @@ type bodySink struct {
 	bodies []string
 }
 
-func (s *bodySink) SendMessage(id wire.MessageID, _ int64, _ uint16, body []byte) {
+func (s *bodySink) SendMessage(id wire.MessageID, _ int64, _ uint16, body []byte) bool {
 	s.ids = append(s.ids, id)
 	s.bodies = append(s.bodies, string(body))
+	return true
 }
-func (s *bodySink) Flush()      {}
+func (s *bodySink) Flush(bool)  {}
 func (s *bodySink) Disconnect() {}
 
 // TestRestoreSettlesGarbledCheckpoint: a checkpoint whose positions keep

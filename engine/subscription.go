@@ -23,6 +23,9 @@ type Subscription struct {
 	sampleRate int32
 	touched    bool
 	closed     bool
+	// stalled: the consumer's SendMessage said its output is over its
+	// high-water mark; nothing is delivered to it until Resume.
+	stalled bool
 	// timeouts are its in-flight messages' deadlines, in order (see
 	// timeoutItem); compactAt is the length that triggers a compaction.
 	timeouts  queue.Ring[timeoutItem]
@@ -70,6 +73,20 @@ func (s *Subscription) SetReady(n int64) {
 	c.mu.Lock()
 	if !s.closed {
 		s.ready = n
+		c.dispatchLocked()
+	}
+	c.mu.Unlock()
+}
+
+// Resume lifts a stall (the consumer's SendMessage returned false) once
+// its output has drained, and delivers what its RDY count allows. Safe for
+// concurrent use; it takes the channel's lock, so the consumer must not
+// hold a lock of its own that SendMessage takes.
+func (s *Subscription) Resume() {
+	c := s.c
+	c.mu.Lock()
+	if s.stalled && !s.closed {
+		s.stalled = false
 		c.dispatchLocked()
 	}
 	c.mu.Unlock()

@@ -84,6 +84,7 @@ type Client struct {
 	out         *bytebufferpool.ByteBuffer // frames waiting to be written; nil when none
 	wakePending atomic.Bool
 	inTraffic   atomic.Bool
+	o           outState // coalescing and the bound on pending output (output.go)
 
 	// Heartbeats: the server's heartbeat loop sends one when nextBeat
 	// (unix ns) has passed; hbInterval (ns) 0 means none.
@@ -127,6 +128,7 @@ func newClient(s *Server, gc gnet.Conn) *Client {
 	c.info.clientID, c.info.hostname = host, host
 	c.lastRead.Store(c.connectTime.UnixNano())
 	c.resetHeartbeat(c.settings.HeartbeatInterval)
+	c.applyOutputSettings()
 	c.syncW.Wake = c.syncWoken
 	return c
 }
@@ -219,91 +221,6 @@ func (c *Client) onTraffic() gnet.Action {
 	c.flush()
 	c.notifyTopics()
 	return action
-}
-
-// outPool holds output buffers between bursts: an idle connection keeps
-// none (sync.Pool-based, so no lock is shared by all connections). Before,
-// every client kept two buffers of its largest burst; with 5000 idle
-// subscribed connections that was most of their memory.
-var outPool bytebufferpool.Pool
-
-// takeOut removes the pending output; the caller writes it and gives it
-// back with outPool.Put. nil when there is none.
-func (c *Client) takeOut() *bytebufferpool.ByteBuffer {
-	c.outMu.Lock()
-	bb := c.out
-	c.out = nil
-	c.outMu.Unlock()
-	return bb
-}
-
-// flush writes all pending output; event loop only.
-func (c *Client) flush() {
-	bb := c.takeOut()
-	if bb == nil {
-		return
-	}
-	if len(bb.B) > 0 {
-		_, _ = c.conn.Write(bb.B) // gnet copies what the socket does not take
-		c.noteBacklog(c.conn.OutboundBuffered())
-	}
-	outPool.Put(bb)
-}
-
-// maxBacklog bounds what a client that does not read may pile up in its
-// outbound buffer before it is disconnected at once.
-const maxBacklog = 64 << 20
-
-// noteBacklog tracks output the socket would not take (event loop only).
-// Upstream gives every write a deadline of one heartbeat interval; we
-// disconnect a client whose output has not drained for that long (checked
-// by the heartbeat timer), or at once past maxBacklog, so a consumer or
-// producer that stops reading cannot grow the broker's memory unbounded.
-func (c *Client) noteBacklog(buffered int) {
-	switch {
-	case buffered == 0:
-		c.stalledSince.Store(0)
-	case buffered > maxBacklog:
-		c.srv.logf(engine.LogError, "PROTOCOL(V2): [%s] not reading: %d bytes pending, closing", c.remoteAddr, buffered)
-		c.closeConn()
-	case c.stalledSince.Load() == 0:
-		c.stalledSince.Store(time.Now().UnixNano())
-	}
-}
-
-func (c *Client) appendOut(f func([]byte) []byte) {
-	c.outMu.Lock()
-	if c.out == nil {
-		c.out = outPool.Get()
-	}
-	c.out.B = f(c.out.B)
-	c.outMu.Unlock()
-}
-
-// SendMessage queues a message frame (engine.Consumer). Called with the
-// engine's channel lock held.
-func (c *Client) SendMessage(id wire.MessageID, ts int64, attempts uint16, body []byte) {
-	c.outMu.Lock()
-	if c.out == nil {
-		c.out = outPool.Get()
-	}
-	c.out.B = wire.AppendMessage(c.out.B, id, ts, attempts, body)
-	c.outMu.Unlock()
-}
-
-// Flush wakes the client's event loop to write what was queued
-// (engine.Consumer). It never blocks.
-func (c *Client) Flush() {
-	if c.inTraffic.Load() || c.closed.Load() {
-		return // the loop is on this client now and writes before it leaves
-	}
-	if u := c.up.Load(); u != nil {
-		u.kick()
-		return
-	}
-	if !c.wakePending.Swap(true) {
-		_ = c.conn.Wake(nil)
-	}
 }
 
 // Disconnect closes the connection (engine.Consumer).
@@ -409,7 +326,7 @@ func (c *Client) heartbeat(now int64) {
 		return
 	}
 	c.appendOut(wire.AppendHeartbeat)
-	c.Flush()
+	c.Flush(true)
 }
 
 // What process asks of the transport when it returns.
@@ -657,6 +574,7 @@ func (c *Client) identify(cmd *wire.Command) *wire.Error {
 		c.resetHeartbeat(s.HeartbeatInterval)
 	}
 	c.settings = s
+	c.applyOutputSettings()
 	c.info.Lock()
 	c.info.sampleRate = s.SampleRate
 	c.info.Unlock()
@@ -726,6 +644,7 @@ func (c *Client) subscribe(cmd *wire.Command) *wire.Error {
 		}
 	}
 	c.sub = sub
+	c.o.sub.Store(sub)
 	c.info.Lock()
 	c.info.topic, c.info.channel = string(topicName), string(channelName)
 	c.info.Unlock()

@@ -11,8 +11,11 @@
 // client's pending output sits in Client.out behind Client.outMu. Whoever
 // appends there calls Flush, which wakes the owning loop (gnet Conn.Wake)
 // unless a wake is already pending or the loop is processing that client
-// right now; the loop writes everything pending once per turn. Lock order:
-// engine channel lock -> Client.outMu.
+// right now; the loop writes everything pending once per turn. Under load
+// a consumer's message frames may gather first, within its negotiated
+// output buffer size and timeout, and its pending output is bounded
+// (output.go). Lock order: engine channel lock -> Client.outMu -> a
+// flusher shard.
 //
 // Heartbeats run on one goroutine per server (heartbeatLoop), which every
 // 100ms sends _heartbeat_ to each client whose interval has passed, or
@@ -143,6 +146,9 @@ type Server struct {
 
 	nextID atomic.Int64
 
+	// out gathers consumers' output and watches stalled ones (output.go)
+	out outFlusher
+
 	authClientOnce sync.Once
 	authClient     *http.Client
 
@@ -170,6 +176,7 @@ func New(opts Options, eng *engine.Engine) *Server {
 	for i := range s.shards {
 		s.shards[i].m = map[int64]*Client{}
 	}
+	s.out.init()
 	if opts.MaxConnsPerIP > 0 {
 		s.perIP = newIPLimiter(opts.MaxConnsPerIP)
 	}
@@ -207,6 +214,7 @@ func (s *Server) Start() error {
 	select {
 	case <-s.booted:
 		go s.heartbeatLoop()
+		go s.out.run(s.hbStop)
 		return nil
 	case err := <-s.runErr:
 		if err == nil {

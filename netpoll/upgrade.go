@@ -133,6 +133,7 @@ func (c *Client) handOff(req *upgradeReq, carry []byte) gnet.Action {
 	if bb := c.takeOut(); bb != nil {
 		plain = append(plain, bb.B...)
 		outPool.Put(bb)
+		c.o.queued.Store(0) // the reader writes it before anything else
 	}
 	u := &upgraded{wake: make(chan struct{}, 1), done: make(chan struct{}), synced: make(chan struct{}, 1)}
 	c.handedOff = true
@@ -369,9 +370,14 @@ func (c *Client) writeLoop(u *upgraded, nc net.Conn, w flushWriter) {
 func (c *Client) writeOut(nc net.Conn, w flushWriter) bool {
 	bb := c.takeOut()
 	if bb == nil {
+		c.resumeIfDrained(c.now())
 		return true
 	}
-	defer outPool.Put(bb)
+	defer func() {
+		outPool.Put(bb)
+		c.o.queued.Store(0)
+		c.resumeIfDrained(c.now())
+	}()
 	if len(bb.B) == 0 {
 		return true
 	}
