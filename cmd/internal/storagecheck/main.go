@@ -1,0 +1,291 @@
+// Command storagecheck measures what topics, channels and backlogs cost an
+// nsqd (ours or upstream's, side by side): resident memory (VmRSS/VmHWM),
+// open files and bytes on disk, and checks that every message is still
+// delivered after a kill -9. It drives the brokers over HTTP and TCP only,
+// so it works against any nsqd binary. docs/BENCHMARKS.md quotes its
+// figures; the shapes are:
+//
+//	storagecheck topics   -topics=10000 [-channels=0]   one 1-byte message per topic (HTTP /pub)
+//	storagecheck channels -topics=1000 -channels=10     channels created over HTTP, one message per topic
+//
+// Each run starts the given nsqd binaries (-nsqd, -ref) on a fresh data
+// path under -dir, one after the other, and stops them by PID.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	gonsq "github.com/nsqio/go-nsq"
+)
+
+func main() {
+	log.SetFlags(0)
+	if len(os.Args) < 2 {
+		log.Fatal("usage: storagecheck topics|channels [flags]")
+	}
+	mode := os.Args[1]
+	fs := flag.NewFlagSet(mode, flag.ExitOnError)
+	ours := fs.String("nsqd", "bin/nsqd", "our nsqd binary")
+	ref := fs.String("ref", "", "upstream's nsqd binary, measured after ours (empty: ours only)")
+	topics := fs.Int("topics", 2000, "topics")
+	channels := fs.Int("channels", 0, "channels per topic (created over HTTP before the publish)")
+	dir := fs.String("dir", "", "where the data paths go (default: a temporary directory, removed)")
+	kill := fs.Bool("kill9", true, "kill -9 ours after the publish, restart it and consume everything")
+	extra := fs.String("args", "", "extra flags for both brokers, space separated")
+	_ = fs.Parse(os.Args[2:])
+	if mode == "channels" && *channels == 0 {
+		*channels = 10
+	}
+	if *dir == "" {
+		d, err := os.MkdirTemp("", "storagecheck")
+		if err != nil {
+			log.Fatal(err)
+		}
+		defer os.RemoveAll(d)
+		*dir = d
+	}
+	fmt.Printf("shape: %d topics x %d channels, one 1-byte message per topic over HTTP /pub; flags %q\n", *topics, *channels, *extra)
+	run := func(name, bin string, isOurs bool) {
+		data := filepath.Join(*dir, name)
+		_ = os.RemoveAll(data)
+		if err := os.MkdirAll(data, 0o755); err != nil {
+			log.Fatal(err)
+		}
+		b := start(bin, data, strings.Fields(*extra))
+		base := b.mem()
+		create(b, *topics, *channels)
+		publish(b, *topics)
+		// Let a few sync rounds pass (ours: every --sync-timeout, 2s).
+		time.Sleep(5 * time.Second)
+		m := b.mem()
+		fmt.Printf("%-8s rss %7.1f MiB (+%6.1f MiB over idle %5.1f)  hwm %7.1f MiB  fds %5d  disk %8.1f MiB\n",
+			name, mib(m.rss), mib(m.rss-base.rss), mib(base.rss), mib(m.hwm), m.fds, mib(du(data)))
+		if isOurs && *kill {
+			b.kill9()
+			b = start(bin, data, strings.Fields(*extra))
+			got := consume(b, *topics, max(*channels, 1))
+			fmt.Printf("%-8s after kill -9 and restart: %d of %d messages delivered\n", name, got, *topics*max(*channels, 1))
+		}
+		b.stop()
+	}
+	run("ours", *ours, true)
+	if *ref != "" {
+		run("upstream", *ref, false)
+	}
+}
+
+func mib(n int64) float64 { return float64(n) / (1 << 20) }
+
+type broker struct {
+	cmd       *exec.Cmd
+	tcp, http string
+}
+
+func freePort() string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func start(bin, data string, extra []string) *broker {
+	b := &broker{tcp: freePort(), http: freePort()}
+	args := append([]string{"--data-path=" + data, "--tcp-address=" + b.tcp, "--http-address=" + b.http, "--log-level=error"}, extra...)
+	b.cmd = exec.Command(bin, args...)
+	b.cmd.Stdout, b.cmd.Stderr = os.Stderr, os.Stderr
+	if err := b.cmd.Start(); err != nil {
+		log.Fatal(err)
+	}
+	for i := 0; ; i++ {
+		if resp, err := http.Get("http://" + b.http + "/ping"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return b
+			}
+		}
+		if i > 500 {
+			b.stop()
+			log.Fatalf("%s did not start", bin)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (b *broker) stop() {
+	_ = b.cmd.Process.Signal(syscall.SIGTERM)
+	_ = b.cmd.Wait()
+}
+
+func (b *broker) kill9() {
+	_ = b.cmd.Process.Signal(syscall.SIGKILL)
+	_ = b.cmd.Wait()
+}
+
+type memInfo struct {
+	rss, hwm int64
+	fds      int
+}
+
+func (b *broker) mem() memInfo {
+	pid := b.cmd.Process.Pid
+	var m memInfo
+	if f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid)); err == nil {
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			fs := strings.Fields(sc.Text())
+			if len(fs) < 2 {
+				continue
+			}
+			v, _ := strconv.ParseInt(fs[1], 10, 64)
+			switch fs[0] {
+			case "VmRSS:":
+				m.rss = v << 10
+			case "VmHWM:":
+				m.hwm = v << 10
+			}
+		}
+		f.Close()
+	}
+	ents, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	m.fds = len(ents)
+	return m
+}
+
+// du is what `du -sk` says: allocated blocks, directories included.
+func du(dir string) int64 {
+	var n int64
+	_ = filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+		if err != nil {
+			return nil
+		}
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+			n += st.Blocks * 512
+		}
+		return nil
+	})
+	return n
+}
+
+var client = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
+
+func post(url string, body []byte) {
+	for try := 0; ; try++ {
+		resp, err := client.Post(url, "application/octet-stream", bytes.NewReader(body))
+		if err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+			err = fmt.Errorf("status %d", resp.StatusCode)
+		}
+		if try > 5 {
+			log.Fatalf("POST %s: %v", url, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// parallel runs f(i) for i in [0, n) on 8 goroutines.
+func parallel(n int, f func(i int)) {
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				f(i)
+			}
+		}()
+	}
+	for i := 0; i < n; i++ {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+}
+
+func topicName(i int) string { return fmt.Sprintf("t%05d", i) }
+
+func create(b *broker, topics, channels int) {
+	if channels == 0 {
+		return
+	}
+	parallel(topics, func(i int) {
+		post("http://"+b.http+"/topic/create?topic="+topicName(i), nil)
+		for c := 0; c < channels; c++ {
+			post(fmt.Sprintf("http://%s/channel/create?topic=%s&channel=c%d", b.http, topicName(i), c), nil)
+		}
+	})
+}
+
+func publish(b *broker, topics int) {
+	parallel(topics, func(i int) {
+		post("http://"+b.http+"/pub?topic="+topicName(i), []byte("x"))
+	})
+}
+
+// consume subscribes to every topic's channels c0..c(channels-1) and counts
+// the messages until none came for two seconds.
+func consume(b *broker, topics, channels int) int {
+	var mu sync.Mutex
+	got := 0
+	last := time.Now()
+	cfg := gonsq.NewConfig()
+	cfg.MaxInFlight = 1
+	var cons []*gonsq.Consumer
+	for i := 0; i < topics; i++ {
+		for c := 0; c < channels; c++ {
+			cs, err := gonsq.NewConsumer(topicName(i), fmt.Sprintf("c%d", c), cfg)
+			if err != nil {
+				log.Fatal(err)
+			}
+			cs.SetLogger(log.New(io.Discard, "", 0), gonsq.LogLevelError)
+			cs.AddHandler(gonsq.HandlerFunc(func(m *gonsq.Message) error {
+				mu.Lock()
+				got++
+				last = time.Now()
+				mu.Unlock()
+				return nil
+			}))
+			if err := cs.ConnectToNSQD(b.tcp); err != nil {
+				log.Fatal(err)
+			}
+			cons = append(cons, cs)
+			if len(cons)%500 == 0 { // one connection each: give the broker a breath
+				time.Sleep(50 * time.Millisecond)
+			}
+		}
+	}
+	for {
+		time.Sleep(200 * time.Millisecond)
+		mu.Lock()
+		done := got >= topics*channels || time.Since(last) > 2*time.Second
+		n := got
+		mu.Unlock()
+		if done {
+			for _, cs := range cons {
+				cs.Stop()
+			}
+			return n
+		}
+	}
+}
