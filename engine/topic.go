@@ -718,24 +718,30 @@ func (t *Topic) syncStep(full bool) error {
 		}
 		t.metaOnDisk = true
 	}
+	var cpErr error
 	for _, c := range t.channelList() {
-		if full || c.isNew() {
-			if !t.chDirMade {
-				if err := queue.MkdirAllFS(t.e.fs, filepath.Join(t.dir, channelsDir)); err != nil {
-					return err
-				}
-				t.chDirMade = true
+		if !full && !c.isNew() {
+			continue
+		}
+		if !t.chDirMade {
+			if cpErr = queue.MkdirAllFS(t.e.fs, filepath.Join(t.dir, channelsDir)); cpErr != nil {
+				break
 			}
-			if err := c.checkpoint(); err != nil {
-				return err
-			}
+			t.chDirMade = true
+		}
+		if err := c.checkpoint(); err != nil && cpErr == nil {
+			cpErr = err
 		}
 	}
 	if full {
+		// Even when a checkpoint failed: deleting what every channel has
+		// finished is what frees a full disk (a checkpoint needs a block),
+		// and a channel's last durable checkpoint only points further
+		// back, at messages it has finished since.
 		t.trim(noChannels, meta.HoldPos)
 		t.releasePages()
 	}
-	return nil
+	return cpErr
 }
 
 // freshMeta reports whether meta is what restore assumes without a

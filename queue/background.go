@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
+	"time"
 	"unsafe"
 )
 
@@ -54,13 +56,28 @@ import (
 // prefaults first and between every other step, so housekeeping (an unlink
 // of a 100 MiB file takes milliseconds) never lets the appender run into
 // unprefaulted pages.
+//
+// It runs only while there is work: started by kick, it exits after
+// bgLinger without one, so that an idle log holds no goroutine (10,000
+// idle topics held 10,000 parked goroutines and their stacks).
 func (l *Log) background() {
-	defer close(l.done)
+	defer l.bg.wg.Done()
+	idle := time.NewTimer(bgLinger)
+	defer idle.Stop()
 	for {
 		select {
 		case <-l.stop:
 			return
 		case <-l.wake:
+		case <-idle.C:
+			l.bg.running.Store(false)
+			// A kick between the timer and the store saw this goroutine
+			// running and started none: take its work.
+			if len(l.wake) == 0 || !l.bg.running.CompareAndSwap(false, true) {
+				return
+			}
+			idle.Reset(bgLinger)
+			continue
 		}
 		l.prefaultActive()
 		l.tidy()
@@ -72,13 +89,53 @@ func (l *Log) background() {
 		l.prefaultActive()
 		l.prepareSpare()
 		l.releasePass()
+		idle.Reset(bgLinger)
 	}
+}
+
+// bgLinger is how long the background goroutine waits for work before it
+// exits.
+const bgLinger = time.Second
+
+// bgState tracks the on-demand background goroutine.
+type bgState struct {
+	running atomic.Bool
+	wg      sync.WaitGroup
+	mu      sync.Mutex // serialises starts with stopBackground
+	stopped bool
+}
+
+// kick wakes the background goroutine without blocking, starting it if it
+// is not running (file mode, unless NoPrefault). Starting one costs two
+// allocations; it happens only after the log was idle for bgLinger.
+func (l *Log) kick() {
+	if l.wake == nil {
+		return
+	}
+	select {
+	case l.wake <- struct{}{}:
+	default:
+	}
+	if l.bg.running.Load() || !l.bg.running.CompareAndSwap(false, true) {
+		return
+	}
+	l.bg.mu.Lock()
+	defer l.bg.mu.Unlock()
+	if l.bg.stopped {
+		l.bg.running.Store(false)
+		return
+	}
+	l.bg.wg.Add(1)
+	go l.background()
 }
 
 func (l *Log) stopBackground() {
 	if l.stop != nil {
+		l.bg.mu.Lock()
+		l.bg.stopped = true
+		l.bg.mu.Unlock()
 		close(l.stop)
-		<-l.done
+		l.bg.wg.Wait()
 		l.stop = nil
 	}
 }
@@ -88,13 +145,11 @@ func (l *Log) stopBackground() {
 func (l *Log) tidy() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	segs := l.table.Load().segs
-	for i := len(segs) - 1; i >= 0; i-- {
-		s := segs[i]
+	// Every segment is looked at (a pointer walk): the appender creates a
+	// segment itself when no spare is ready, so a renamed one may follow
+	// one still to rename.
+	for _, s := range l.table.Load().segs {
 		if !s.temp {
-			if i < len(segs)-1 {
-				break // older segments were renamed before
-			}
 			continue
 		}
 		path := filepath.Join(l.dir, segName(s.id))
@@ -154,8 +209,17 @@ func (l *Log) reapLocked(between func()) {
 // looks at the write offset again.
 const prefaultChunk = 256 << 10
 
-// prefaultActive prefaults the active segment. Background goroutine only.
+// prefaultActive prefaults the active segment, unless the log is dormant:
+// ReleasePages found it idle and released its window, and nothing has
+// been committed since (an append that has not crossed a page needs no
+// window). Background goroutine only.
 func (l *Log) prefaultActive() {
+	if l.rel.dormant {
+		if l.headTotal() == l.rel.sweptTotal {
+			return
+		}
+		l.rel.dormant = false
+	}
 	t := l.table.Load()
 	l.prefault(t.segs[len(t.segs)-1])
 }

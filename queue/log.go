@@ -145,7 +145,7 @@ type Log struct {
 	rel        releaser                // pages to drop from the process (release.go)
 	wake       chan struct{}
 	stop       chan struct{}
-	done       chan struct{}
+	bg         bgState
 	dirfd      int
 	noPopulate atomic.Bool // MADV_POPULATE_WRITE unavailable: touch pages instead
 	noFalloc   atomic.Bool // fallocate unavailable: reservation is a no-op
@@ -193,8 +193,6 @@ func Open(dir string, opts Options) (*Log, error) {
 	if !o.NoPrefault {
 		l.wake = make(chan struct{}, 1)
 		l.stop = make(chan struct{})
-		l.done = make(chan struct{})
-		go l.background()
 		l.kick()
 	}
 	return l, nil
@@ -240,16 +238,6 @@ func (l *Log) newMemSegment(id uint64, size int) *segment {
 	s.reserved.Store(int64(size))
 	s.wakeAt.Store(math.MaxInt64) // nobody to wake
 	return s
-}
-
-// kick wakes the background goroutine without blocking.
-func (l *Log) kick() {
-	if l.wake != nil {
-		select {
-		case l.wake <- struct{}{}:
-		default:
-		}
-	}
 }
 
 // Append appends one record whose payload is the concatenation of parts and

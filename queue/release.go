@@ -63,8 +63,10 @@ type releaser struct {
 	queue []relSpan
 	spare []relSpan // the queue's other buffer (background-owned)
 	sweep atomic.Bool
-	// Background-owned (set by Open before): hTotal at the last sweep.
+	// Background-owned (set by Open before): hTotal at the last sweep,
+	// and whether that sweep found the log idle (see prefaultActive).
 	sweptTotal int64
+	dormant    bool
 }
 
 func (r *releaser) add(s relSpan) {
@@ -166,6 +168,7 @@ func (l *Log) releasePass() {
 			active.rel = w
 			active.pf = w
 			l.pfWindow = pageSize
+			l.rel.dormant = true
 			active.wakeAt.Store(0) // the next append that crosses a page wakes us
 			if sp := l.spare.Load(); sp != nil {
 				l.releaseRange(sp, 0, len(sp.data))

@@ -47,6 +47,7 @@ func main() {
 	dir := fs.String("dir", "", "where the data paths go (default: a temporary directory, removed)")
 	kill := fs.Bool("kill9", true, "kill -9 ours after the publish, restart it and consume everything")
 	extra := fs.String("args", "", "extra flags for both brokers, space separated")
+	settle := fs.Duration("settle", 8*time.Second, "wait after the publish before measuring (ours releases idle topics' pages at its second --sync-timeout step)")
 	_ = fs.Parse(os.Args[2:])
 	if mode == "channels" && *channels == 0 {
 		*channels = 10
@@ -70,14 +71,15 @@ func main() {
 		base := b.mem()
 		create(b, *topics, *channels)
 		publish(b, *topics)
-		// Let a few sync rounds pass (ours: every --sync-timeout, 2s).
-		time.Sleep(5 * time.Second)
+		time.Sleep(*settle)
 		m := b.mem()
-		fmt.Printf("%-8s rss %7.1f MiB (+%6.1f MiB over idle %5.1f)  hwm %7.1f MiB  fds %5d  disk %8.1f MiB\n",
-			name, mib(m.rss), mib(m.rss-base.rss), mib(base.rss), mib(m.hwm), m.fds, mib(du(data)))
+		fmt.Printf("%-8s rss %7.1f MiB (+%6.1f MiB over idle %5.1f; anon %6.1f, file %6.1f)  hwm %7.1f MiB  fds %5d  disk %8.1f MiB\n",
+			name, mib(m.rss), mib(m.rss-base.rss), mib(base.rss), mib(m.anon), mib(m.file), mib(m.hwm), m.fds, mib(du(data)))
 		if isOurs && *kill {
 			b.kill9()
+			t0 := time.Now()
 			b = start(bin, data, strings.Fields(*extra))
+			fmt.Printf("%-8s restart after kill -9: %.1f s to answer /ping\n", name, time.Since(t0).Seconds())
 			got := consume(b, *topics, max(*channels, 1))
 			fmt.Printf("%-8s after kill -9 and restart: %d of %d messages delivered\n", name, got, *topics*max(*channels, 1))
 		}
@@ -120,7 +122,7 @@ func start(bin, data string, extra []string) *broker {
 				return b
 			}
 		}
-		if i > 500 {
+		if i > 6000 { // 120s: a restart after kill -9 scans every topic's active segment
 			b.stop()
 			log.Fatalf("%s did not start", bin)
 		}
@@ -139,8 +141,8 @@ func (b *broker) kill9() {
 }
 
 type memInfo struct {
-	rss, hwm int64
-	fds      int
+	rss, hwm, anon, file int64
+	fds                  int
 }
 
 func (b *broker) mem() memInfo {
@@ -159,6 +161,10 @@ func (b *broker) mem() memInfo {
 				m.rss = v << 10
 			case "VmHWM:":
 				m.hwm = v << 10
+			case "RssAnon:":
+				m.anon = v << 10
+			case "RssFile:":
+				m.file = v << 10
 			}
 		}
 		f.Close()
