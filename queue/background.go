@@ -228,7 +228,9 @@ func (l *Log) prefaultActive() {
 		if l.headTotal() == l.rel.sweptTotal {
 			return
 		}
-		l.rel.dormant = false
+		// Woken: the window it had, so that a topic that was busy before
+		// its pause does not ramp up from a page again (BenchmarkAppendAfterIdle).
+		l.rel.dormant, l.pfWindow = false, max(l.pfWindow, l.rel.window)
 	}
 	t := l.table.Load()
 	l.prefault(t.segs[len(t.segs)-1])

@@ -67,6 +67,7 @@ type releaser struct {
 	// and whether that sweep found the log idle (see prefaultActive).
 	sweptTotal int64
 	dormant    bool
+	window     int // the prefault window before it went dormant, restored when it wakes
 }
 
 func (r *releaser) add(s relSpan) {
@@ -184,7 +185,7 @@ func (l *Log) releasePass() {
 			l.releaseRange(active, 0, len(active.data))
 			active.rel = w
 			active.pf = w
-			l.pfWindow = pageSize
+			l.rel.window, l.pfWindow = l.pfWindow, pageSize
 			l.rel.dormant = true
 			active.wakeAt.Store(0) // the next append that crosses a page wakes us
 			if sp := l.spare.Load(); sp != nil {
