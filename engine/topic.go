@@ -92,11 +92,12 @@ type Topic struct {
 	// sync is the group commit of a durable topic (durable.go).
 	sync committer
 
-	// Owned by the sync goroutine (and by openTopic before it runs).
-	metaOnDisk bool   // topic.json exists
-	chDirMade  bool   // channels/ exists
-	swept      uint64 // activity() at the last ReleasePages
-	sweptIdle  bool   // and that call found the topic idle already
+	// Written by syncStep (the sync goroutine; tests call it too) and by
+	// openTopic before it runs.
+	metaOnDisk atomic.Bool   // topic.json exists
+	chDirMade  atomic.Bool   // channels/ exists
+	swept      atomic.Uint64 // activity() at the last ReleasePages
+	sweptIdle  atomic.Bool   // and that call found the topic idle already
 
 	mu struct {
 		sync.Mutex
@@ -173,7 +174,7 @@ func (t *Topic) restore() error {
 	b, err := queue.ReadFileFS(t.e.fs, filepath.Join(t.dir, topicMetaFile))
 	switch {
 	case err == nil:
-		t.metaOnDisk = true
+		t.metaOnDisk.Store(true)
 		if err := json.Unmarshal(b, &meta); err != nil {
 			t.e.logf(LogError, "TOPIC(%s): metadata unreadable, rebuilt: %s", t.name, err)
 			meta = topicMeta{HoldPos: t.log.First()}
@@ -200,7 +201,7 @@ func (t *Topic) restore() error {
 	case err != nil:
 		return err
 	default:
-		t.chDirMade = true
+		t.chDirMade.Store(true)
 	}
 	set := &channelSet{byName: map[string]*Channel{}}
 	// A channel exists if it has a checkpoint or a journal: a crash right
@@ -710,24 +711,24 @@ func (t *Topic) syncStep(full bool) error {
 			return err
 		}
 	}
-	if metaDirty && (t.metaOnDisk || !t.freshMeta(meta)) {
+	if metaDirty && (t.metaOnDisk.Load() || !t.freshMeta(meta)) {
 		b, _ := json.Marshal(meta)
 		if err := queue.WriteFileAtomicFS(t.e.fs, filepath.Join(t.dir, topicMetaFile), b); err != nil {
 			t.markMetaDirty()
 			return err
 		}
-		t.metaOnDisk = true
+		t.metaOnDisk.Store(true)
 	}
 	var cpErr error
 	for _, c := range t.channelList() {
 		if !full && !c.isNew() {
 			continue
 		}
-		if !t.chDirMade {
+		if !t.chDirMade.Load() {
 			if cpErr = queue.MkdirAllFS(t.e.fs, filepath.Join(t.dir, channelsDir)); cpErr != nil {
 				break
 			}
-			t.chDirMade = true
+			t.chDirMade.Store(true)
 		}
 		if err := c.checkpoint(); err != nil && cpErr == nil {
 			cpErr = err
@@ -768,12 +769,11 @@ func (t *Topic) activity() uint64 {
 // steps: once more after the topic went idle, so that it holds no memory
 // at all, and not again until it is used.
 func (t *Topic) releasePages() {
-	if a := t.activity(); a != t.swept {
-		t.swept, t.sweptIdle = a, false
-	} else if t.sweptIdle {
+	if a := t.activity(); a != t.swept.Load() {
+		t.swept.Store(a)
+		t.sweptIdle.Store(false)
+	} else if t.sweptIdle.Swap(true) {
 		return
-	} else {
-		t.sweptIdle = true
 	}
 	t.log.ReleasePages()
 }
