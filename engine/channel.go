@@ -99,6 +99,7 @@ type Channel struct {
 		rr       int
 		touched  []*Subscription
 
+		readMark queue.ReadMark      // how far the cursor has released the log's pages (queue.Log.Passed)
 		journal  *queue.Log          // deferred messages; nil until opened (and for ephemeral channels)
 		jhdr     [journalHdrLen]byte // scratch for journal record headers
 		skipSeqs map[uint64]struct{} // held already at restore or rewind: skip them when the cursor passes
@@ -148,7 +149,9 @@ type pendingEntry struct {
 	JPos      *queue.Pos `json:"jpos,omitempty"`
 }
 
-func restoreChannel(t *Topic, name string) (*Channel, error) {
+// restoreChannel restores a channel from its checkpoint and, when
+// hasJournal, its journal.
+func restoreChannel(t *Topic, name string, hasJournal bool) (*Channel, error) {
 	c := newChannel(t, name, t.log.First())
 	c.baseSeq = t.log.Head().Seq
 	c.mu.isNew = false
@@ -180,8 +183,10 @@ func restoreChannel(t *Topic, name string) (*Channel, error) {
 	c.mu.cursor = t.log.Settle(doc.Cursor)
 	c.mu.paused = doc.Paused
 	c.mu.maxAttempts, c.mu.deadTopic = doc.MaxAttempts, doc.DeadLetterTopic
-	if err := c.openJournal(); err != nil {
-		return nil, err
+	if hasJournal {
+		if err := c.openJournalLocked(); err != nil {
+			return nil, err
+		}
 	}
 	j := c.mu.journal
 	r := restoring{bySeq: make(map[uint64]int32, len(doc.Pending))}
@@ -448,6 +453,8 @@ func (c *Channel) dispatchLocked() {
 	// DPUB messages at the cursor go to the deferred set at once, so they
 	// count as deferred, not as depth (as upstream).
 	c.skimDeferredLocked(limit, now)
+	// The pages the cursor left a MiB behind may leave the process.
+	c.t.log.Passed(&c.mu.readMark, c.mu.cursor)
 }
 
 // skimDeferredLocked moves deferred messages at the cursor into the

@@ -33,6 +33,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/nsqfast/nsq/queue"
 )
 
@@ -69,6 +71,7 @@ type Engine struct {
 	ids    *idBlocks
 	idNode uint64
 
+	lockFD   int // the data path's lock (see lock)
 	syncKick chan struct{}
 	exitCh   chan struct{}
 	wg       sync.WaitGroup
@@ -96,6 +99,7 @@ func New(opts Options) (*Engine, error) {
 		syncKick:  make(chan struct{}, 1),
 		exitCh:    make(chan struct{}),
 		idNode:    uint64(opts.NodeID) << idNodeShift,
+		lockFD:    -1,
 	}
 	if e.fs == nil {
 		e.fs = queue.OS()
@@ -105,12 +109,17 @@ func New(opts Options) (*Engine, error) {
 	if err := queue.MkdirAllFS(e.fs, e.topicsDir()); err != nil {
 		return nil, fmt.Errorf("data path: %w", err)
 	}
+	if err := e.lock(); err != nil {
+		return nil, err
+	}
 	if err := e.load(); err != nil {
 		e.closeTopics(false)
+		e.unlock()
 		return nil, err
 	}
 	if err := e.openIDs(); err != nil {
 		e.closeTopics(false)
+		e.unlock()
 		return nil, err
 	}
 	e.clock.Store(time.Now().UnixNano())
@@ -119,6 +128,33 @@ func New(opts Options) (*Engine, error) {
 	go e.syncLoop()
 	go e.clockLoop()
 	return e, nil
+}
+
+// lock takes an exclusive lock on the data path's topics directory, held
+// until Close: the topic logs and journals are opened without locks of
+// their own (queue.Options.NoLock), so that they hold no descriptor, and
+// this one lock keeps a second engine off the data path.
+func (e *Engine) lock() error {
+	fd, err := e.fs.Open(e.topicsDir(), unix.O_RDONLY|unix.O_DIRECTORY, 0)
+	if err != nil {
+		return fmt.Errorf("data path: %w", err)
+	}
+	if err := e.fs.Flock(fd); err != nil {
+		_ = e.fs.Close(fd)
+		if errors.Is(err, unix.EWOULDBLOCK) {
+			return fmt.Errorf("data path %s: %w", e.opts.DataPath, queue.ErrLocked)
+		}
+		return fmt.Errorf("data path: flock: %w", err)
+	}
+	e.lockFD = fd
+	return nil
+}
+
+func (e *Engine) unlock() {
+	if e.lockFD >= 0 {
+		_ = e.fs.Close(e.lockFD)
+		e.lockFD = -1
+	}
 }
 
 // Options returns the validated options.
@@ -427,7 +463,9 @@ func (e *Engine) Close() error {
 	e.wg.Wait()
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return e.closeTopics(true)
+	err := e.closeTopics(true)
+	e.unlock()
+	return err
 }
 
 func (e *Engine) closeTopics(checkpoint bool) error {

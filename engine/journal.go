@@ -50,36 +50,34 @@ func (c *Channel) journalDir() string {
 	return filepath.Join(c.t.dir, channelsDir, c.name+journalDirSuffix)
 }
 
-// openJournal opens the channel's journal (durable channels only). It does
-// file I/O: called at restore and from the sync goroutine, never from an
-// event loop.
-func (c *Channel) openJournal() error {
-	if c.ephemeral {
+// openJournalLocked opens the channel's journal (durable channels only),
+// creating it if needed. A channel has none until it first defers a
+// message for long (a REQ with a delay, a DPUB due in more than
+// journalDeferThreshold), so that 10,000 channels that never do cost no
+// directory, file or mapping each. Creating it is one-off file I/O
+// (directory, segment, fsyncs) on the caller's goroutine, under c.mu, as
+// creating a topic or a channel is; later deferrals append to it without a
+// syscall. c.mu held.
+func (c *Channel) openJournalLocked() error {
+	if c.ephemeral || c.mu.journal != nil || c.mu.closed {
 		return nil
 	}
-	c.mu.Lock()
-	open := c.mu.journal != nil || c.mu.closed
-	c.mu.Unlock()
-	if open {
-		return nil
-	}
-	j, err := queue.Open(c.journalDir(), queue.Options{SegmentSize: journalSegmentSize, PrefaultBytes: 64 << 10, FS: c.t.e.fs})
+	j, err := queue.Open(c.journalDir(), queue.Options{SegmentSize: journalSegmentSize, PrefaultBytes: 64 << 10, FS: c.t.e.fs, NoLock: true})
 	if err != nil {
 		return err
 	}
-	c.mu.Lock()
-	if c.mu.journal != nil || c.mu.closed {
-		c.mu.Unlock()
-		return j.Close()
-	}
 	c.mu.journal = j
-	c.mu.Unlock()
 	return nil
 }
 
-// journalLocked copies a deferred entry to the journal, if it is open.
-// payload is the message's log payload.
+// journalLocked copies a deferred entry to the journal, opening it if
+// needed. payload is the message's log payload.
 func (c *Channel) journalLocked(slot int32, at int64, payload []byte) {
+	if c.mu.journal == nil && !c.ephemeral {
+		if err := c.openJournalLocked(); err != nil {
+			c.t.e.logf(LogError, "CHANNEL(%s:%s): journal: %s", c.t.name, c.name, err)
+		}
+	}
 	j := c.mu.journal
 	if j == nil {
 		return

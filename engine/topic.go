@@ -105,6 +105,13 @@ type Topic struct {
 	// sync is the group commit of a durable topic (durable.go).
 	sync committer
 
+	// Written by syncStep (the sync goroutine; tests call it too) and by
+	// openTopic before it runs.
+	metaOnDisk atomic.Bool   // topic.json exists
+	chDirMade  atomic.Bool   // channels/ exists
+	swept      atomic.Uint64 // activity() at the last ReleasePages
+	sweptIdle  atomic.Bool   // and that call found the topic idle already
+
 	mu struct {
 		sync.Mutex
 		closed    bool
@@ -148,9 +155,11 @@ func openTopic(e *Engine, name string, create bool) (*Topic, error) {
 	qopts := queue.Options{SegmentSize: e.opts.MaxBytesPerFile, InMemory: t.ephemeral, FS: e.fs}
 	if !t.ephemeral {
 		t.dir = filepath.Join(e.topicsDir(), name+topicDirSuffix)
-		if err := queue.MkdirAllFS(e.fs, filepath.Join(t.dir, channelsDir)); err != nil {
-			return nil, err
-		}
+		// queue.Open makes the directory; channels/ comes with the first
+		// checkpoint, topic.json with the first metadata that differs
+		// from a fresh topic's: a topic that only holds messages costs
+		// its directory and one block per segment (docs/OPERATIONS.md).
+		qopts.NoLock = true // the engine holds the data path's lock
 	}
 	lg, err := queue.Open(t.dir, qopts)
 	if err != nil {
@@ -184,13 +193,14 @@ func (t *Topic) restore() error {
 	b, err := queue.ReadFileFS(t.e.fs, filepath.Join(t.dir, topicMetaFile))
 	switch {
 	case err == nil:
+		t.metaOnDisk.Store(true)
 		if err := json.Unmarshal(b, &meta); err != nil {
 			t.e.logf(LogError, "TOPIC(%s): metadata unreadable, rebuilt: %s", t.name, err)
 			meta = topicMeta{HoldPos: t.log.First()}
 		}
 	case errors.Is(err, os.ErrNotExist):
+		// Never written (a fresh topic's metadata is not), or lost.
 		meta = topicMeta{HoldPos: t.log.First()}
-		t.mu.metaDirty = true
 	default:
 		return err
 	}
@@ -206,24 +216,30 @@ func (t *Topic) restore() error {
 	t.skips.Store(&skips)
 
 	ents, err := t.e.fs.ReadDir(filepath.Join(t.dir, channelsDir))
-	if err != nil {
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		ents = nil // made with the first channel's checkpoint
+	case err != nil:
 		return err
+	default:
+		t.chDirMade.Store(true)
 	}
 	set := &channelSet{byName: map[string]*Channel{}}
 	// A channel exists if it has a checkpoint or a journal: a crash right
 	// after its creation can leave the journal without a checkpoint.
-	names := map[string]bool{}
+	names := map[string]bool{} // name -> has a journal
 	for _, de := range ents {
 		n := de.Name
 		switch {
 		case !de.Dir && strings.HasSuffix(n, channelFileSuffix):
-			names[strings.TrimSuffix(n, channelFileSuffix)] = true
+			n = strings.TrimSuffix(n, channelFileSuffix)
+			names[n] = names[n] || false
 		case de.Dir && strings.HasSuffix(n, journalDirSuffix):
 			names[strings.TrimSuffix(n, journalDirSuffix)] = true
 		}
 	}
-	for cname := range names {
-		c, err := restoreChannel(t, cname)
+	for cname, hasJournal := range names {
+		c, err := restoreChannel(t, cname, hasJournal)
 		if err != nil {
 			return fmt.Errorf("channel %s: %w", cname, err)
 		}
@@ -524,12 +540,8 @@ func (t *Topic) GetChannel(name string) (*Channel, error) {
 		start = t.mu.holdPos
 	}
 	c := newChannel(t, name, start)
-	// Creating a channel creates its journal: one-off file I/O on the
-	// caller's goroutine, as creating a topic (and upstream's diskqueues).
-	if err := c.openJournal(); err != nil {
-		t.mu.Unlock()
-		return nil, err
-	}
+	// Its checkpoint is written by the sync goroutine (at once: isNew);
+	// its journal is made when it first defers a message.
 	set := &channelSet{byName: make(map[string]*Channel, len(old.list)+1)}
 	for k, v := range old.byName {
 		set.byName[k] = v
@@ -724,24 +736,71 @@ func (t *Topic) syncStep(full bool) error {
 			return err
 		}
 	}
-	if metaDirty {
+	if metaDirty && (t.metaOnDisk.Load() || !t.freshMeta(meta)) {
 		b, _ := json.Marshal(meta)
 		if err := queue.WriteFileAtomicFS(t.e.fs, filepath.Join(t.dir, topicMetaFile), b); err != nil {
 			t.markMetaDirty()
 			return err
 		}
+		t.metaOnDisk.Store(true)
 	}
+	var cpErr error
 	for _, c := range t.channelList() {
-		if full || c.isNew() {
-			if err := c.checkpoint(); err != nil {
-				return err
+		if !full && !c.isNew() {
+			continue
+		}
+		if !t.chDirMade.Load() {
+			if cpErr = queue.MkdirAllFS(t.e.fs, filepath.Join(t.dir, channelsDir)); cpErr != nil {
+				break
 			}
+			t.chDirMade.Store(true)
+		}
+		if err := c.checkpoint(); err != nil && cpErr == nil {
+			cpErr = err
 		}
 	}
 	if full {
+		// Even when a checkpoint failed: deleting what every channel has
+		// finished is what frees a full disk (a checkpoint needs a block),
+		// and a channel's last durable checkpoint only points further
+		// back, at messages it has finished since.
 		t.trim(noChannels, meta.HoldPos)
+		t.releasePages()
 	}
-	return nil
+	return cpErr
+}
+
+// freshMeta reports whether meta is what restore assumes without a
+// topic.json: a topic that was never paused, emptied or given IDs for
+// legacy records, whose channels (if any) came while it held nothing
+// older than its first record.
+func (t *Topic) freshMeta(meta topicMeta) bool {
+	return !meta.Paused && meta.PausePos == (queue.Pos{}) && meta.HoldPos.Seq <= t.log.First().Seq &&
+		len(meta.Skips) == 0 && meta.LegacyIDs == nil
+}
+
+// activity counts what makes a topic's log pages resident: appends, and
+// channel deliveries (each FIN, REQ and timeout follows one).
+func (t *Topic) activity() uint64 {
+	n := t.messageCount.Load()
+	for _, c := range t.channelList() {
+		n += c.fin.count.Load() + c.requeueCount.Load() + c.timeoutCount.Load()
+	}
+	return n
+}
+
+// releasePages asks the log to drop the pages nobody is about to touch
+// from the process (queue.Log.ReleasePages), on the sync goroutine's full
+// steps: once more after the topic went idle, so that it holds no memory
+// at all, and not again until it is used.
+func (t *Topic) releasePages() {
+	if a := t.activity(); a != t.swept.Load() {
+		t.swept.Store(a)
+		t.sweptIdle.Store(false)
+	} else if t.sweptIdle.Swap(true) {
+		return
+	}
+	t.log.ReleasePages()
 }
 
 func (t *Topic) markMetaDirty() {

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
+	"time"
 	"unsafe"
 )
 
@@ -54,64 +56,118 @@ import (
 // prefaults first and between every other step, so housekeeping (an unlink
 // of a 100 MiB file takes milliseconds) never lets the appender run into
 // unprefaulted pages.
+//
+// It runs only while there is work: started by kick, it exits after
+// bgLinger without one, so that an idle log holds no goroutine (10,000
+// idle topics held 10,000 parked goroutines and their stacks).
 func (l *Log) background() {
-	defer close(l.done)
+	defer l.bg.wg.Done()
+	idle := time.NewTimer(bgLinger)
+	defer idle.Stop()
 	for {
 		select {
 		case <-l.stop:
 			return
 		case <-l.wake:
+		case <-idle.C:
+			l.bg.running.Store(false)
+			// A kick between the timer and the store saw this goroutine
+			// running and started none: take its work.
+			if len(l.wake) == 0 || !l.bg.running.CompareAndSwap(false, true) {
+				return
+			}
+			idle.Reset(bgLinger)
+			continue
 		}
-		l.prefaultActive()
+		l.keepUp()
 		l.tidy()
-		l.prefaultActive()
+		l.keepUp()
 		if l.syncMu.TryLock() {
-			l.reapLocked(l.prefaultActive)
+			l.reapLocked(l.keepUp)
 			l.syncMu.Unlock()
 		} // else Sync is running; it kicks us when it is done
-		l.prefaultActive()
+		l.keepUp()
 		l.prepareSpare()
+		l.releasePass()
+		idle.Reset(bgLinger)
 	}
+}
+
+// keepUp is what the background goroutine does between the slow steps
+// (an unlink of a 100 MiB segment takes milliseconds): prefault ahead of
+// the appender, and release what readers and the appender left behind
+// (a drain at 190 MB/s left 40 MiB mapped while four consumed segments
+// were unlinked before this ran between them).
+func (l *Log) keepUp() {
+	l.prefaultActive()
+	l.releasePass()
+}
+
+// bgLinger is how long the background goroutine waits for work before it
+// exits.
+const bgLinger = time.Second
+
+// bgState tracks the on-demand background goroutine.
+type bgState struct {
+	running atomic.Bool
+	wg      sync.WaitGroup
+	mu      sync.Mutex // serialises starts with stopBackground
+	stopped bool
+}
+
+// kick wakes the background goroutine without blocking, starting it if it
+// is not running (file mode, unless NoPrefault). Starting one costs two
+// allocations; it happens only after the log was idle for bgLinger.
+func (l *Log) kick() {
+	if l.wake == nil {
+		return
+	}
+	select {
+	case l.wake <- struct{}{}:
+	default:
+	}
+	if l.bg.running.Load() || !l.bg.running.CompareAndSwap(false, true) {
+		return
+	}
+	l.bg.mu.Lock()
+	defer l.bg.mu.Unlock()
+	if l.bg.stopped {
+		l.bg.running.Store(false)
+		return
+	}
+	l.bg.wg.Add(1)
+	go l.background()
 }
 
 func (l *Log) stopBackground() {
 	if l.stop != nil {
+		l.bg.mu.Lock()
+		l.bg.stopped = true
+		l.bg.mu.Unlock()
 		close(l.stop)
-		<-l.done
+		l.bg.wg.Wait()
 		l.stop = nil
 	}
 }
 
-// tidy renames segments still carrying a spare name and closes the
-// descriptors of sealed segments. Background goroutine, or Close/Remove once
-// it has stopped.
+// tidy renames segments still carrying a spare name. Background goroutine,
+// or Close/Remove once it has stopped.
 func (l *Log) tidy() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	segs := l.table.Load().segs
-	for i := len(segs) - 1; i >= 0; i-- {
-		s := segs[i]
-		sealed := i < len(segs)-1
-		if !s.temp && (!sealed || s.fd < 0) {
-			if sealed {
-				break // older segments were tidied before
-			}
+	// Every segment is looked at (a pointer walk): the appender creates a
+	// segment itself when no spare is ready, so a renamed one may follow
+	// one still to rename.
+	for _, s := range l.table.Load().segs {
+		if !s.temp {
 			continue
 		}
-		if s.temp {
-			path := filepath.Join(l.dir, segName(s.id))
-			if err := l.fs.Rename(s.path, path); err != nil {
-				l.setBgErrLocked(&segError{op: "rename", id: s.id, err: err})
-			} else {
-				s.path, s.temp = path, false
-				l.mu.dirDirty = true
-			}
-		}
-		if sealed && s.fd >= 0 {
-			if err := l.fs.Close(s.fd); err != nil {
-				l.setBgErrLocked(&segError{op: "close", id: s.id, err: err})
-			}
-			s.fd = -1
+		path := filepath.Join(l.dir, segName(s.id))
+		if err := l.fs.Rename(s.path, path); err != nil {
+			l.setBgErrLocked(&segError{op: "rename", id: s.id, err: err})
+		} else {
+			s.path, s.temp = path, false
+			l.mu.dirDirty = true
 		}
 	}
 }
@@ -139,15 +195,11 @@ func (l *Log) reapLocked(between func()) {
 	removed := false
 	for _, s := range doomed {
 		if s.data != nil {
-			err = errors.Join(err, l.fs.Munmap(s.data))
+			err = errors.Join(err, l.munmap(s.data))
 			s.data = nil
 		}
 		if s.unmapOnly {
 			continue
-		}
-		if s.fd >= 0 {
-			err = errors.Join(err, l.fs.Close(s.fd))
-			s.fd = -1
 		}
 		err = errors.Join(err, l.fs.Remove(s.path))
 		removed = true
@@ -167,8 +219,19 @@ func (l *Log) reapLocked(between func()) {
 // looks at the write offset again.
 const prefaultChunk = 256 << 10
 
-// prefaultActive prefaults the active segment. Background goroutine only.
+// prefaultActive prefaults the active segment, unless the log is dormant:
+// ReleasePages found it idle and released its window, and nothing has
+// been committed since (an append that has not crossed a page needs no
+// window). Background goroutine only.
 func (l *Log) prefaultActive() {
+	if l.rel.dormant {
+		if l.headTotal() == l.rel.sweptTotal {
+			return
+		}
+		// Woken: the window it had, so that a topic that was busy before
+		// its pause does not ramp up from a page again (BenchmarkAppendAfterIdle).
+		l.rel.dormant, l.pfWindow = false, max(l.pfWindow, l.rel.window)
+	}
 	t := l.table.Load()
 	l.prefault(t.segs[len(t.segs)-1])
 }
@@ -176,15 +239,24 @@ func (l *Log) prefaultActive() {
 // prefault reserves and prefaults s up to a window beyond its write offset,
 // in chunks, re-reading the offset after each. If the appender has overrun
 // the prefaulted range (it writes faster than the kernel populates pages:
-// ~4 GB/s here), the window doubles, up to 16 times PrefaultBytes, and the
+// ~4 GB/s here), the window doubles, up to maxPrefaultFactor times
+// PrefaultBytes, and the
 // pages the appender already faulted itself are skipped. Background
 // goroutine only (it owns s.pf and l.pfWindow).
 func (l *Log) prefault(s *segment) {
 	limit := len(s.data) - l.trailer
+	if w := int(s.written.Load()); w > 0 && l.pfWindow < l.window && pageUp(w)+l.pfWindow > s.pf {
+		// The appender came within half a window: the log is in use, and
+		// the window grows with it (one page for a fresh log, up to
+		// PrefaultBytes), so that a topic that got one message holds
+		// one page and a busy one wakes this goroutine once per
+		// half window.
+		l.pfWindow *= 2
+	}
 	for {
 		w := int(s.written.Load())
 		if w > s.pf {
-			if l.pfWindow < 16*l.window {
+			if l.pfWindow < maxPrefaultFactor*l.window {
 				l.pfWindow *= 2
 			}
 			s.pf = pageDown(w)
@@ -277,6 +349,18 @@ func (l *Log) Sync() error {
 	return err
 }
 
+// syncDir fsyncs the log's directory: through the descriptor Open keeps
+// for the lock, or (NoLock) one opened for the occasion.
+func (l *Log) syncDir() error {
+	if l.dirfd < 0 {
+		return SyncDirFS(l.fs, l.dir)
+	}
+	if err := l.fs.Fsync(l.dirfd); err != nil {
+		return fmt.Errorf("queue: fsync dir %s: %w", l.dir, err)
+	}
+	return nil
+}
+
 // reapIfStoppedLocked reaps deleted segments when there is no background
 // goroutine to do it.
 func (l *Log) reapIfStoppedLocked() {
@@ -332,8 +416,8 @@ func (l *Log) syncLocked(seq, seg uint64, off int) error {
 		}
 	}
 	if dirty {
-		if err := l.fs.Fsync(l.dirfd); err != nil {
-			return fail(fmt.Errorf("queue: fsync dir %s: %w", l.dir, err))
+		if err := l.syncDir(); err != nil {
+			return fail(err)
 		}
 	}
 	// Seal the segments that just became durable, oldest first.
@@ -356,6 +440,8 @@ func (l *Log) syncLocked(seq, seg uint64, off int) error {
 		if err := l.fs.Msync(s.data[p:]); err != nil {
 			return fail(&segError{op: "msync trailer", id: s.id, err: err})
 		}
+		// Writing the trailer mapped its page again; nobody reads it.
+		_ = l.fs.Release(s.data[p:])
 		s.sealedSynced = true
 	}
 	l.sy.seq = seq
@@ -399,25 +485,25 @@ func (l *Log) Close() error {
 
 	for _, s := range l.table.Load().segs {
 		if s.data != nil {
-			errs = append(errs, l.fs.Munmap(s.data))
+			errs = append(errs, l.munmap(s.data))
 			s.data = nil
 		}
 	}
 	last := w.seg
-	if err := l.fs.Ftruncate(last.fd, int64(w.off)); err != nil {
-		errs = append(errs, &segError{op: "ftruncate", id: last.id, err: err})
-	} else if err := l.fs.Fsync(last.fd); err != nil {
-		errs = append(errs, &segError{op: "fsync", id: last.id, err: err})
-	}
-	for _, s := range l.table.Load().segs {
-		if s.fd >= 0 {
-			errs = append(errs, l.fs.Close(s.fd))
-			s.fd = -1
+	errs = append(errs, l.withSeg(last, "truncate", func(fd int) error {
+		if err := l.fs.Ftruncate(fd, int64(w.off)); err != nil {
+			return &segError{op: "ftruncate", id: last.id, err: err}
 		}
-	}
+		if err := l.fs.Fsync(fd); err != nil {
+			return &segError{op: "fsync", id: last.id, err: err}
+		}
+		return nil
+	}))
 	l.table.Store(nil)
-	errs = append(errs, l.fs.Close(l.dirfd))
-	l.dirfd = -1
+	if l.dirfd >= 0 {
+		errs = append(errs, l.fs.Close(l.dirfd))
+		l.dirfd = -1
+	}
 	return errors.Join(errs...)
 }
 
@@ -445,7 +531,7 @@ func (l *Log) Remove() error {
 		}
 		for _, s := range doomed {
 			if s.unmapOnly { // its descriptor belongs to a live segment
-				_ = l.fs.Munmap(s.data)
+				_ = l.munmap(s.data)
 				s.data = nil
 				continue
 			}
@@ -469,6 +555,8 @@ func (l *Log) Remove() error {
 	if l.dirfd >= 0 {
 		errs = append(errs, l.fs.Fsync(l.dirfd), l.fs.Close(l.dirfd))
 		l.dirfd = -1
+	} else if l.opts.NoLock {
+		errs = append(errs, SyncDirFS(l.fs, l.dir))
 	}
 	if names, err := l.fs.ReadDir(l.dir); err == nil && len(names) == 0 {
 		_ = l.fs.Remove(l.dir)

@@ -113,6 +113,7 @@ type Log struct {
 	_ [64]byte
 
 	deleted atomic.Int64 // bytes of segments removed by DeleteBefore
+	mapped  atomic.Int64 // bytes mapped (MappedBytes)
 
 	// durable is the seq below which every record is known durable: the
 	// committed head covered by the last successful Sync (see Durable).
@@ -141,9 +142,10 @@ type Log struct {
 	spare      atomic.Pointer[segment] // pre-created next segment, taken by the appender
 	spareSeq   int                     // names spare files; background-owned
 	pfWindow   int                     // current prefault window; background-owned
+	rel        releaser                // pages to drop from the process (release.go)
 	wake       chan struct{}
 	stop       chan struct{}
-	done       chan struct{}
+	bg         bgState
 	dirfd      int
 	noPopulate atomic.Bool // MADV_POPULATE_WRITE unavailable: touch pages instead
 	noFalloc   atomic.Bool // fallocate unavailable: reservation is a no-op
@@ -174,7 +176,10 @@ func Open(dir string, opts Options) (*Log, error) {
 		window:  int(o.PrefaultBytes),
 		dirfd:   -1,
 	}
-	l.pfWindow = l.window
+	// A log starts prefaulting (and reserving) one page ahead; the window
+	// doubles each time the appender outruns it (see prefault), so a
+	// topic that got one message costs one page of memory and one block.
+	l.pfWindow = pageSize
 	if l.mem {
 		s := l.newMemSegment(0, l.segSize)
 		l.install([]*segment{s}, 0, 0)
@@ -188,8 +193,6 @@ func Open(dir string, opts Options) (*Log, error) {
 	if !o.NoPrefault {
 		l.wake = make(chan struct{}, 1)
 		l.stop = make(chan struct{})
-		l.done = make(chan struct{})
-		go l.background()
 		l.kick()
 	}
 	return l, nil
@@ -217,6 +220,7 @@ func (l *Log) install(segs []*segment, end int, head uint64) {
 	l.hOff.Store(uint64(end))
 	l.hTotal.Store(total)
 	l.hSeq.Store(head)
+	l.rel.sweptTotal = total
 
 	for _, s := range segs {
 		if !s.sealedSynced {
@@ -234,16 +238,6 @@ func (l *Log) newMemSegment(id uint64, size int) *segment {
 	s.reserved.Store(int64(size))
 	s.wakeAt.Store(math.MaxInt64) // nobody to wake
 	return s
-}
-
-// kick wakes the background goroutine without blocking.
-func (l *Log) kick() {
-	if l.wake != nil {
-		select {
-		case l.wake <- struct{}{}:
-		default:
-		}
-	}
 }
 
 // Append appends one record whose payload is the concatenation of parts and
@@ -323,7 +317,9 @@ func (l *Log) reserve(end int) error {
 		w.resv = r
 		return nil
 	}
-	target := min(pageUp(end)+l.window, len(s.data))
+	// As much again as the segment holds, up to a window: a topic that
+	// got one message reserves one block, a busy one a window at a time.
+	target := min(pageUp(end+min(l.window, end)), len(s.data))
 	if err := l.allocate(s, int(s.reserved.Load()), target); err != nil {
 		return err
 	}
@@ -339,12 +335,14 @@ func (l *Log) allocate(s *segment, from, to int) error {
 		return nil
 	}
 	if !l.noFalloc.Load() {
-		err := l.fs.Fallocate(s.fd, int64(from), int64(to-from))
+		err := l.withSeg(s, "fallocate", func(fd int) error {
+			return l.fs.Fallocate(fd, int64(from), int64(to-from))
+		})
 		if errors.Is(err, ErrUnsupported) {
 			l.noFalloc.Store(true)
 			to = len(s.data)
 		} else if err != nil {
-			return &segError{op: "fallocate", id: s.id, err: err}
+			return err
 		}
 	} else {
 		to = len(s.data)
@@ -406,14 +404,21 @@ func (l *Log) growEmpty(need int) error {
 	if l.mem {
 		s = l.newMemSegment(old.id, size)
 	} else {
-		if err := l.fs.Ftruncate(old.fd, int64(size)); err != nil {
-			return &segError{op: "ftruncate", id: old.id, err: err}
-		}
-		data, err := l.fs.Mmap(old.fd, size)
+		var data []byte
+		err := l.withSeg(old, "grow", func(fd int) error {
+			if err := l.fs.Ftruncate(fd, int64(size)); err != nil {
+				return &segError{op: "ftruncate", id: old.id, err: err}
+			}
+			var err error
+			if data, err = l.mmap(fd, size); err != nil {
+				return &segError{op: "mmap", id: old.id, err: err}
+			}
+			return nil
+		})
 		if err != nil {
-			return &segError{op: "mmap", id: old.id, err: err}
+			return err
 		}
-		s = &segment{id: old.id, data: data, fd: old.fd}
+		s = &segment{id: old.id, data: data, fd: -1}
 		s.reserved.Store(old.reserved.Load())
 	}
 
@@ -424,7 +429,7 @@ func (l *Log) growEmpty(need int) error {
 	segs[len(segs)-1] = s
 	if !l.mem {
 		s.path, s.temp = old.path, old.temp
-		old.unmapOnly = true // the file and fd live on in s
+		old.unmapOnly = true // the file lives on in s
 		l.mu.doomed = append(l.mu.doomed, old)
 	}
 	l.table.Store(&segTable{segs: segs})

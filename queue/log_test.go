@@ -374,7 +374,7 @@ func TestReopenAfterClose(t *testing.T) {
 		t.Fatal(err)
 	}
 	if st.Size() != int64(head.Off)+int64(recSize(len(testPayload(300)))) {
-		t.Fatalf("last segment not truncated: %d bytes, head %+v", st.Size(), head)
+		t.Fatalf("last segment not truncated: %d bytes, head %+v %v", st.Size(), head, names)
 	}
 
 	l = mustOpen(t, dir, opts)

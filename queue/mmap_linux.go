@@ -37,3 +37,20 @@ func populateWrite(b []byte) error {
 		return err
 	}
 }
+
+// dontNeed drops the page-table entries of b (MADV_DONTNEED). On a
+// MAP_SHARED file mapping this only unmaps pages: their contents stay in
+// the page cache (a dirty page stays dirty and is written back as usual)
+// and the next access faults them back in, so it is safe while other
+// goroutines read or write b.
+func dontNeed(b []byte) error {
+	if len(b) == 0 {
+		return nil
+	}
+	for {
+		err := unix.Madvise(b, unix.MADV_DONTNEED)
+		if err != unix.EINTR {
+			return err
+		}
+	}
+}

@@ -61,6 +61,14 @@ type Options struct {
 	// sane header only. Default false.
 	VerifyReads bool
 
+	// NoLock skips the flock Open takes on dir: the caller guarantees that
+	// nothing else opens dir while the Log is open (nsqd's engine locks its
+	// whole data path). The Log then holds no file descriptor between
+	// operations: the directory is opened for each fsync, as segments are
+	// for each fallocate, so thousands of logs cost no descriptor each.
+	// Default false (the directory stays open, locked).
+	NoLock bool
+
 	// FS replaces the operating system, for tests (fault injection, and
 	// queue/strictfs's simulated power cuts). nil means OS(). Ignored in
 	// memory.

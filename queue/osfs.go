@@ -57,6 +57,13 @@ type FS interface {
 	// Populate prefaults b (page-aligned start) for writing without changing
 	// its contents; ErrUnsupported if the kernel cannot.
 	Populate(b []byte) error
+	// Release drops the process's page mappings of b (page-aligned start
+	// and length, inside a mapping made by Mmap) without changing what the
+	// mapping reads: the pages stay in the file (and the page cache,
+	// dirty or not), and the next access maps them again. It makes no
+	// data durable and loses none. On Linux, MADV_DONTNEED on the shared
+	// mapping; where that is unavailable, a no-op.
+	Release(b []byte) error
 	Rename(from, to string) error
 	Remove(path string) error
 	// RemoveAll removes path and everything under it; nil if it does not
@@ -172,6 +179,8 @@ func (osFS) Msync(b []byte) error {
 }
 
 func (osFS) Populate(b []byte) error { return populateWrite(b) }
+
+func (osFS) Release(b []byte) error { return dontNeed(b) }
 
 func (osFS) Rename(from, to string) error { return os.Rename(from, to) }
 

@@ -25,6 +25,39 @@ func (e *segError) Error() string {
 }
 func (e *segError) Unwrap() error { return e.err }
 
+// openSeg opens s's file for one operation; the caller closes the
+// descriptor. l.mu is held across the open because the background
+// goroutine renames spare-named files under it.
+func (l *Log) openSeg(s *segment) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	fd, err := l.fs.Open(s.path, unix.O_RDWR, 0)
+	if err != nil {
+		return -1, &segError{op: "open", id: s.id, err: err}
+	}
+	return fd, nil
+}
+
+// withSeg runs f with a descriptor of s's file, opened for the occasion.
+func (l *Log) withSeg(s *segment, op string, f func(fd int) error) error {
+	fd, err := l.openSeg(s)
+	if err != nil {
+		return err
+	}
+	err = f(fd)
+	if cerr := l.fs.Close(fd); err == nil && cerr != nil {
+		err = cerr
+	}
+	if err != nil {
+		var se *segError
+		if errors.As(err, &se) {
+			return err
+		}
+		return &segError{op: op, id: s.id, err: err}
+	}
+	return nil
+}
+
 // createSegment creates, sizes (sparse) and maps a new segment file: named
 // after id, or a spare name when spare (the id is then assigned when the
 // appender takes it). The directory is not fsynced here: whoever publishes the
@@ -48,11 +81,16 @@ func (l *Log) createSegment(id uint64, size int, spare bool) (*segment, error) {
 	if err := l.fs.Ftruncate(fd, int64(size)); err != nil {
 		return nil, fail("ftruncate", err)
 	}
-	data, err := l.fs.Mmap(fd, size)
+	data, err := l.mmap(fd, size)
 	if err != nil {
 		return nil, fail("mmap", err)
 	}
-	s := &segment{id: id, data: data, fd: fd, path: path, temp: spare}
+	if err := l.fs.Close(fd); err != nil {
+		_ = l.munmap(data)
+		_ = l.fs.Remove(path)
+		return nil, &segError{op: "close", id: id, err: err}
+	}
+	s := &segment{id: id, data: data, fd: -1, path: path, temp: spare}
 	if l.noFalloc.Load() {
 		s.reserved.Store(int64(size))
 	}
@@ -73,7 +111,13 @@ func (l *Log) recover() (err error) {
 	if l.dirfd, err = fs.Open(l.dir, unix.O_RDONLY|unix.O_DIRECTORY, 0); err != nil {
 		return err
 	}
-	if err := fs.Flock(l.dirfd); err != nil {
+	if l.opts.NoLock {
+		// Only for recovery: the log holds no descriptor afterwards.
+		defer func() {
+			_ = fs.Close(l.dirfd)
+			l.dirfd = -1
+		}()
+	} else if err := fs.Flock(l.dirfd); err != nil {
 		if errors.Is(err, unix.EWOULDBLOCK) {
 			return fmt.Errorf("%w: %s", ErrLocked, l.dir)
 		}
@@ -164,7 +208,7 @@ func (l *Log) recover() (err error) {
 			}
 		}
 		if size > 0 {
-			if s.data, err = fs.Mmap(s.fd, int(size)); err != nil {
+			if s.data, err = l.mmap(s.fd, int(size)); err != nil {
 				return &segError{op: "mmap", id: s.id, err: err}
 			}
 		}
@@ -207,7 +251,7 @@ func (l *Log) recover() (err error) {
 		// prefaulted zeros, garbage) and give the file its full size again,
 		// sparse, so that the zero length word marks the end.
 		if last.data != nil {
-			if err := fs.Munmap(last.data); err != nil {
+			if err := l.munmap(last.data); err != nil {
 				return &segError{op: "munmap", id: last.id, err: err}
 			}
 			last.data = nil
@@ -227,23 +271,24 @@ func (l *Log) recover() (err error) {
 				return &segError{op: "fsync", id: last.id, err: err}
 			}
 		}
-		if last.data, err = fs.Mmap(last.fd, target); err != nil {
+		if last.data, err = l.mmap(last.fd, target); err != nil {
 			return &segError{op: "mmap", id: last.id, err: err}
 		}
 		last.reserved.Store(int64(last.end))
 	}
 
-	// Map the trusted segments and close the descriptors of all sealed ones.
+	// Map the trusted segments and close every descriptor.
 	end := 0
 	for i, s := range segs {
 		if i == len(segs)-1 {
 			end = s.end
-			break
-		}
-		if s.data == nil {
-			if s.data, err = fs.Mmap(s.fd, int(sizes[i])); err != nil {
+		} else if s.data == nil {
+			if s.data, err = l.mmap(s.fd, int(sizes[i])); err != nil {
 				return &segError{op: "mmap", id: s.id, err: err}
 			}
+		}
+		if s.fd < 0 {
+			continue
 		}
 		if err := fs.Close(s.fd); err != nil {
 			return &segError{op: "close", id: s.id, err: err}
@@ -323,10 +368,25 @@ func (l *Log) firstRecordSeq(fd int) (uint64, bool) {
 	return binary.LittleEndian.Uint64(h[8:16]), true
 }
 
+// mmap maps [0, size) of fd, counting it in MappedBytes.
+func (l *Log) mmap(fd, size int) ([]byte, error) {
+	b, err := l.fs.Mmap(fd, size)
+	if err == nil {
+		l.mapped.Add(int64(len(b)))
+	}
+	return b, err
+}
+
+// munmap unmaps b, made by mmap.
+func (l *Log) munmap(b []byte) error {
+	l.mapped.Add(-int64(len(b)))
+	return l.fs.Munmap(b)
+}
+
 // release unmaps s and closes its descriptor (not its file).
 func (l *Log) release(s *segment) {
 	if s.data != nil {
-		_ = l.fs.Munmap(s.data)
+		_ = l.munmap(s.data)
 		s.data = nil
 	}
 	if s.fd >= 0 {

@@ -148,9 +148,10 @@ type segment struct {
 	// Open for loaded segments.
 	end int
 
-	// fd of the file, -1 once closed. The appender uses it while the segment
-	// is active; the background goroutine closes it once the segment is
-	// sealed (under Log.mu); Open/Close/Remove own it otherwise.
+	// fd of the file while Open recovers the log or createSegment makes
+	// it, -1 otherwise: a segment holds no descriptor (10,000 idle topics
+	// held 20,000 before). Operations that need one (fallocate, ftruncate,
+	// fsync) open the file for the occasion: Log.openSeg.
 	fd int
 
 	// Published by the appender for the background goroutine.
@@ -159,7 +160,8 @@ type segment struct {
 	reserved atomic.Int64 // [0, reserved) is backed by allocated blocks; raised by CAS
 
 	// Owned by the background goroutine (Open before it starts).
-	pf int // [0, pf) has been prefaulted
+	pf  int // [0, pf) has been prefaulted
+	rel int // [0, rel) has been released from the process (see release.go)
 
 	// Guarded by Log.mu.
 	path string // current file name (a spare name until renamed)

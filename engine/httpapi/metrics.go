@@ -156,6 +156,12 @@ func (s *server) writeMetrics(w *promtext.Writer) {
 		}
 	}
 	s.writeClientMetrics(w)
+	pm := engine.ReadProcessMemory()
+	w.Family("nsqd_resident_bytes", promtext.Gauge, "Resident memory by kind: anon (Go heap, stacks, buffers), file (the binary's code and the log pages in use).")
+	w.Sample("nsqd_resident_bytes", float64(pm.Anon), "kind", "anon")
+	w.Sample("nsqd_resident_bytes", float64(pm.File), "kind", "file")
+	w.Family("nsqd_log_mapped_bytes", promtext.Gauge, "Address space the topic logs and channel journals have mapped (an upper bound of the log pages that can be resident).")
+	w.Sample("nsqd_log_mapped_bytes", float64(s.eng.LogMappedBytes()))
 	w.GoRuntime()
 	w.Process()
 }

@@ -79,9 +79,7 @@ func (s *server) stats(_ http.ResponseWriter, r *http.Request, _ string) (any, e
 
 	doc := s.statsDoc(topic, channel, includeClients)
 	if includeMem {
-		var ms runtime.MemStats
-		runtime.ReadMemStats(&ms)
-		m := apidoc.MemoryFrom(&ms)
+		m := MemoryDoc(s.eng)
 		doc.Memory = &m
 	}
 	if format != "json" {
@@ -332,4 +330,19 @@ func tlsVersionName(v uint16) string {
 		return "TLS1.3"
 	}
 	return fmt.Sprintf("Unknown %d", v)
+}
+
+// MemoryDoc is the memory part of /stats (and of statsd's mem.* gauges):
+// upstream's Go heap figures, and beside them what the process holds
+// resident and what its logs have mapped.
+func MemoryDoc(eng *engine.Engine) apidoc.Memory {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	m := apidoc.MemoryFrom(&ms)
+	pm := engine.ReadProcessMemory()
+	m.ResidentBytes = uint64(pm.Resident)
+	m.ResidentAnonBytes = uint64(pm.Anon)
+	m.ResidentFileBytes = uint64(pm.File)
+	m.LogMappedBytes = uint64(eng.LogMappedBytes())
+	return m
 }

@@ -180,7 +180,7 @@ func TestStatsText(t *testing.T) {
 			`start_time \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(Z|[+-]\d\d:\d\d)\n` +
 			`uptime [0-9.]+[mµn]?s\n` +
 			`\nHealth: OK\n` +
-			`\nMemory:\n` + strings.Repeat(`   [a-z_0-9]+ +\t\d+\n`, 9) +
+			`\nMemory:\n` + strings.Repeat(`   [a-z_0-9]+ +\t\d+\n`, 13) +
 			`\nTopics:` +
 			q("\n   [t1             ] depth: 0     be-depth: 0     msgs: 1        e2e%: \n") +
 			q("      [ch1                      ] depth: 0     be-depth: 0     inflt: 1    def: 0    re-q: 0     timeout: 0     msgs: 1        e2e%: \n") +

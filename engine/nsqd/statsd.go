@@ -3,12 +3,12 @@ package nsqd
 import (
 	"cmp"
 	"net"
-	"runtime"
 	"slices"
 	"strconv"
 	"time"
 
 	"github.com/nsqfast/nsq/engine"
+	"github.com/nsqfast/nsq/engine/httpapi"
 	"github.com/nsqfast/nsq/engine/metrics/statsd"
 	"github.com/nsqfast/nsq/wire/apidoc"
 )
@@ -104,9 +104,7 @@ func (p *statsdPusher) push() {
 	}
 	var mem *apidoc.Memory
 	if p.n.opts.StatsdMemStats {
-		var ms runtime.MemStats
-		runtime.ReadMemStats(&ms)
-		m := apidoc.MemoryFrom(&ms)
+		m := httpapi.MemoryDoc(p.n.eng)
 		mem = &m
 	}
 	size := p.n.opts.StatsdUDPPacketSize
@@ -173,6 +171,12 @@ func (p *statsdPusher) fill(b *statsd.Buffer, stats []engine.TopicStats, mem *ap
 		b.Gauge("mem.gc_pause_usec_95", int64(mem.GCPauseUsec95))
 		b.Gauge("mem.next_gc_bytes", int64(mem.NextGCBytes))
 		b.Count("mem.gc_runs", int64(mem.GCTotalRuns-p.lastGCRuns))
+		if mem.ResidentBytes > 0 { // ours, after upstream's
+			b.Gauge("mem.resident_bytes", int64(mem.ResidentBytes))
+			b.Gauge("mem.resident_anon_bytes", int64(mem.ResidentAnonBytes))
+			b.Gauge("mem.resident_file_bytes", int64(mem.ResidentFileBytes))
+			b.Gauge("mem.log_mapped_bytes", int64(mem.LogMappedBytes))
+		}
 		p.lastGCRuns = mem.GCTotalRuns
 	}
 }

@@ -230,7 +230,7 @@ func TestStatsdPushesUpstreamMetrics(t *testing.T) {
 			switch {
 			case isCounter || isGauge:
 			case regexp.MustCompile(`^topic\.sd(\.channel\.(c|idle))?\.e2e_processing_latency_(100|50)$`).MatchString(name):
-			case regexp.MustCompile(`^mem\.(heap_objects|heap_idle_bytes|heap_in_use_bytes|heap_released_bytes|gc_pause_usec_(100|99|95)|next_gc_bytes|gc_runs)$`).MatchString(name):
+			case regexp.MustCompile(`^mem\.(heap_objects|heap_idle_bytes|heap_in_use_bytes|heap_released_bytes|gc_pause_usec_(100|99|95)|next_gc_bytes|gc_runs|resident_bytes|resident_anon_bytes|resident_file_bytes|log_mapped_bytes)$`).MatchString(name):
 			default:
 				t.Errorf("unexpected metric %q", name)
 			}

@@ -491,6 +491,13 @@ func (fs *FS) Populate([]byte) error {
 	return fs.check()
 }
 
+// Release does nothing: the mapping is the file's own buffer.
+func (fs *FS) Release([]byte) error {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	return fs.check()
+}
+
 // Rename moves an entry; volatile until both directories are fsynced.
 func (fs *FS) Rename(from, to string) error {
 	fs.mu.Lock()

@@ -133,7 +133,7 @@ func TestMemoryFrom(t *testing.T) {
 	var ms runtime.MemStats
 	ms.HeapObjects, ms.HeapIdle, ms.HeapInuse, ms.HeapReleased, ms.NextGC = 1, 2, 3, 4, 5
 	// no GC yet: every percentile is 0
-	if m := MemoryFrom(&ms); m != (Memory{1, 2, 3, 4, 0, 0, 0, 5, 0}) {
+	if m := MemoryFrom(&ms); m != (Memory{HeapObjects: 1, HeapIdleBytes: 2, HeapInUseBytes: 3, HeapReleasedBytes: 4, NextGCBytes: 5}) {
 		t.Fatalf("no gc: %+v", m)
 	}
 	// 100 pauses of 1..100us, stored out of order
@@ -165,7 +165,7 @@ func TestStatsText(t *testing.T) {
 		Now:         time.Unix(1700000007, 500e6),
 	}
 	s := sample()
-	s.Memory = &Memory{1, 2, 3, 4, 5, 6, 7, 8, 9}
+	s.Memory = &Memory{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13}
 	got := string(AppendStatsText(nil, h, s))
 	want := "nsqd v1.3.0 (built w/go1.26.0)\n" +
 		"start_time 2023-11-14T22:13:20Z\n" +
@@ -183,6 +183,10 @@ func TestStatsText(t *testing.T) {
 		"   gc_pause_usec_95         \t7\n" +
 		"   next_gc_bytes            \t8\n" +
 		"   gc_total_runs            \t9\n" +
+		"   resident_bytes           \t10\n" +
+		"   resident_anon_bytes      \t11\n" +
+		"   resident_file_bytes      \t12\n" +
+		"   log_mapped_bytes         \t13\n" +
 		"\n" +
 		"Topics:\n" +
 		"   [t1             ] depth: 0     be-depth: 0     msgs: 3        e2e%: \n" +

@@ -130,6 +130,14 @@ type Memory struct {
 	GCPauseUsec95     uint64 `json:"gc_pause_usec_95"`
 	NextGCBytes       uint64 `json:"next_gc_bytes"`
 	GCTotalRuns       uint32 `json:"gc_total_runs"`
+	// Not in upstream's document (nsqd fills them; MemoryFrom does not):
+	// the process's resident memory and its anonymous (Go heap, stacks,
+	// buffers) and file-backed (the binary's code, log pages in use)
+	// parts, and the address space the logs have mapped.
+	ResidentBytes     uint64 `json:"resident_bytes,omitempty"`
+	ResidentAnonBytes uint64 `json:"resident_anon_bytes,omitempty"`
+	ResidentFileBytes uint64 `json:"resident_file_bytes,omitempty"`
+	LogMappedBytes    uint64 `json:"log_mapped_bytes,omitempty"`
 }
 
 // MemoryFrom summarises ms the way upstream does: the pause percentiles are

@@ -3,6 +3,7 @@ package apidoc
 import (
 	"fmt"
 	"net"
+	"strings"
 	"time"
 )
 
@@ -41,7 +42,14 @@ func AppendStatsText(dst []byte, h TextHeader, s *Stats) []byte {
 			{"gc_pause_usec_95", m.GCPauseUsec95},
 			{"next_gc_bytes", m.NextGCBytes},
 			{"gc_total_runs", uint64(m.GCTotalRuns)},
+			{"resident_bytes", m.ResidentBytes},
+			{"resident_anon_bytes", m.ResidentAnonBytes},
+			{"resident_file_bytes", m.ResidentFileBytes},
+			{"log_mapped_bytes", m.LogMappedBytes},
 		} {
+			if row.v == 0 && strings.HasPrefix(row.name, "resident_") || row.name == "log_mapped_bytes" && row.v == 0 {
+				continue // ours, absent from upstream's: only when known
+			}
 			dst = fmt.Appendf(dst, "   %-25s\t%d\n", row.name, row.v)
 		}
 	}
