@@ -772,11 +772,11 @@ func (t *Topic) syncStep(full bool) error {
 
 // freshMeta reports whether meta is what restore assumes without a
 // topic.json: a topic that was never paused, emptied or given IDs for
-// legacy records, whose channels (if any) came while it held nothing
-// older than its first record.
+// legacy records nor a TTL of its own, whose channels (if any) came while
+// it held nothing older than its first record.
 func (t *Topic) freshMeta(meta topicMeta) bool {
 	return !meta.Paused && meta.PausePos == (queue.Pos{}) && meta.HoldPos.Seq <= t.log.First().Seq &&
-		len(meta.Skips) == 0 && meta.LegacyIDs == nil
+		len(meta.Skips) == 0 && meta.LegacyIDs == nil && meta.TTL == nil
 }
 
 // activity counts what makes a topic's log pages resident: appends, and
