@@ -232,7 +232,14 @@ var listenRE = regexp.MustCompile(`(TCP|HTTP): listening on (\S+)`)
 func startUpstream(t *testing.T, dataPath string, args ...string) *upstreamNSQD {
 	t.Helper()
 	args = append([]string{"--data-path=" + dataPath, "--tcp-address=127.0.0.1:0", "--http-address=127.0.0.1:0"}, args...)
-	cmd := exec.Command(upstreamBinary, args...)
+	return startProcess(t, exec.Command(upstreamBinary, args...))
+}
+
+// startProcess starts an nsqd binary (ours or upstream's; cmd may wrap
+// it, as long as its stderr is the nsqd's) and waits for the addresses it
+// logs. It is killed when the test ends.
+func startProcess(t *testing.T, cmd *exec.Cmd) *upstreamNSQD {
+	t.Helper()
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
