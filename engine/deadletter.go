@@ -153,7 +153,7 @@ func (c *Channel) retireLocked(slot int32, payload []byte, now int64) bool {
 		c.expiredCount.Add(1)
 		return true
 	}
-	if max := c.maxAttemptsLocked(); max > 0 && e.attempts >= max {
+	if c.attemptsUsedLocked(e) {
 		c.toDeadLetterLocked(slot)
 		return true
 	}
@@ -286,13 +286,6 @@ func (c *Channel) moveDeadLetters() {
 	if done > 0 {
 		c.t.e.logf(LogInfo, "CHANNEL(%s:%s): %d message(s) moved to dead-letter topic %s", c.t.name, c.name, done, target)
 	}
-}
-
-// hasDeadLetters reports whether messages wait for moveDeadLetters.
-func (c *Channel) hasDeadLetters() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.mu.dead) > 0
 }
 
 // putDeadLetter appends a dead letter: body with its original publish time

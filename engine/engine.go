@@ -408,9 +408,7 @@ func (e *Engine) scanLoop() {
 			for _, c := range t.channelList() {
 				c.processTimers(now)
 				c.fin.rotate(now)
-				if c.hasDeadLetters() {
-					c.moveDeadLetters()
-				}
+				c.moveDeadLetters() // returns at once when none wait
 			}
 		}
 	}

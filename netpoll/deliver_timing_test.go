@@ -2,7 +2,6 @@ package netpoll
 
 import (
 	"bytes"
-	"context"
 	"encoding/binary"
 	"fmt"
 	"net"
@@ -32,20 +31,7 @@ func BenchmarkFanoutOnePerPublish(b *testing.B) {
 }
 
 func benchFanout(b *testing.B, channels int) {
-	eng, err := engine.New(engine.Options{DataPath: b.TempDir()})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer eng.Close()
-	s := New(Options{Address: "127.0.0.1:0"}, eng)
-	if err := s.Start(); err != nil {
-		b.Fatal(err)
-	}
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = s.Stop(ctx)
-	}()
+	s, eng := benchServer(b, engine.Options{})
 	t, err := eng.GetTopic("bench")
 	if err != nil {
 		b.Fatal(err)

@@ -20,20 +20,7 @@ import (
 func BenchmarkPubLarge(b *testing.B) {
 	for _, size := range []int{64 << 10, 1 << 20} {
 		b.Run(fmt.Sprintf("%dKiB", size>>10), func(b *testing.B) {
-			eng, err := engine.New(engine.Options{DataPath: b.TempDir(), MemQueueSize: 1})
-			if err != nil {
-				b.Fatal(err)
-			}
-			s := New(Options{Address: "127.0.0.1:0"}, eng)
-			if err := s.Start(); err != nil {
-				b.Fatal(err)
-			}
-			defer func() {
-				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-				defer cancel()
-				_ = s.Stop(ctx)
-				_ = eng.Close()
-			}()
+			s, _ := benchServer(b, engine.Options{MemQueueSize: 1})
 			conn, err := net.Dial("tcp", s.Addr().String())
 			if err != nil {
 				b.Fatal(err)
@@ -64,4 +51,27 @@ func BenchmarkPubLarge(b *testing.B) {
 			}
 		})
 	}
+}
+
+// benchServer runs the TCP server on 127.0.0.1:0 over a fresh engine
+// (eo with a temporary data path) until the benchmark ends.
+func benchServer(b *testing.B, eo engine.Options) (*Server, *engine.Engine) {
+	b.Helper()
+	eo.DataPath = b.TempDir()
+	eng, err := engine.New(eo)
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := New(Options{Address: "127.0.0.1:0"}, eng)
+	if err := s.Start(); err != nil {
+		_ = eng.Close()
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = s.Stop(ctx)
+		_ = eng.Close()
+	})
+	return s, eng
 }

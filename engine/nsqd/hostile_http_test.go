@@ -234,27 +234,7 @@ func startSlowHTTPClients(t testing.TB, addrs []string, k int) *slowHTTPClients 
 	sc.wg.Add(1)
 	go func() { // one byte of "GET /stats HTTP/1.1\r\nX-Slow: xxxx..." a second
 		defer sc.wg.Done()
-		head := "GET /stats HTTP/1.1\r\nX-Slow: "
-		open := append([]net.Conn(nil), sc.cs...)
-		for i := 0; len(open) > 0; i++ {
-			b := []byte{'x'}
-			if i < len(head) {
-				b[0] = head[i]
-			}
-			kept := open[:0]
-			for _, c := range open {
-				_ = c.SetWriteDeadline(time.Now().Add(time.Second))
-				if _, err := c.Write(b); err == nil {
-					kept = append(kept, c)
-				}
-			}
-			open = kept
-			select {
-			case <-sc.stop:
-				return
-			case <-time.After(time.Second):
-			}
-		}
+		trickle(sc.cs, "GET /stats HTTP/1.1\r\nX-Slow: ", sc.stop)
 	}()
 	for _, c := range sc.cs {
 		sc.rg.Add(1)

@@ -186,27 +186,7 @@ func TestHostileSlowloris(t *testing.T) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		line := []byte("PUB slowloris")
-		open := append([]net.Conn(nil), cs...)
-		for i := 0; len(open) > 0; i++ {
-			b := []byte{'x'}
-			if i < len(line) {
-				b[0] = line[i]
-			}
-			kept := open[:0]
-			for _, c := range open {
-				_ = c.SetWriteDeadline(time.Now().Add(time.Second))
-				if _, err := c.Write(b); err == nil {
-					kept = append(kept, c)
-				}
-			}
-			open = kept
-			select {
-			case <-stop:
-				return
-			case <-time.After(time.Second):
-			}
-		}
+		trickle(cs, "PUB slowloris", stop)
 	}()
 	var closed atomic.Int64
 	var rg sync.WaitGroup
@@ -561,4 +541,29 @@ func TestHostileMaxConnsPerIP(t *testing.T) {
 		t.Fatalf("the freed slot was not given to a new connection")
 	}
 	good.check()
+}
+
+// trickle writes, once a second, the next byte of head (then 'x' for ever)
+// to every connection in cs, until stop is closed or none takes a byte.
+func trickle(cs []net.Conn, head string, stop <-chan struct{}) {
+	open := append([]net.Conn(nil), cs...)
+	for i := 0; len(open) > 0; i++ {
+		b := []byte{'x'}
+		if i < len(head) {
+			b[0] = head[i]
+		}
+		kept := open[:0]
+		for _, c := range open {
+			_ = c.SetWriteDeadline(time.Now().Add(time.Second))
+			if _, err := c.Write(b); err == nil {
+				kept = append(kept, c)
+			}
+		}
+		open = kept
+		select {
+		case <-stop:
+			return
+		case <-time.After(time.Second):
+		}
+	}
 }
