@@ -31,7 +31,7 @@ func BenchmarkFanoutOnePerPublish(b *testing.B) {
 }
 
 func benchFanout(b *testing.B, channels int) {
-	s, eng := benchServer(b, engine.Options{})
+	s, eng := runServer(b, engine.Options{}, Options{})
 	t, err := eng.GetTopic("bench")
 	if err != nil {
 		b.Fatal(err)

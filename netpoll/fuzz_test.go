@@ -3,7 +3,6 @@ package netpoll
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -67,24 +66,10 @@ func equalStrings(a, b []string) bool {
 }
 
 func startFuzzServer(f *testing.F) *Server {
-	eng, err := engine.New(engine.Options{DataPath: f.TempDir()})
-	if err != nil {
-		f.Fatal(err)
-	}
-	s := New(Options{
-		Address:     "127.0.0.1:0",
+	s, _ := runServer(f, engine.Options{}, Options{
 		MaxBodySize: 4 << 10,
 		MaxMsgSize:  1 << 10,
 		EventLoops:  2,
-	}, eng)
-	if err := s.Start(); err != nil {
-		f.Fatal(err)
-	}
-	f.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = s.Stop(ctx)
-		_ = eng.Close()
 	})
 	return s
 }

@@ -2,12 +2,10 @@ package netpoll
 
 import (
 	"bufio"
-	"context"
 	"encoding/binary"
 	"fmt"
 	"net"
 	"testing"
-	"time"
 
 	"github.com/nsqfast/nsq/engine"
 	"github.com/nsqfast/nsq/wire"
@@ -20,7 +18,7 @@ import (
 func BenchmarkPubLarge(b *testing.B) {
 	for _, size := range []int{64 << 10, 1 << 20} {
 		b.Run(fmt.Sprintf("%dKiB", size>>10), func(b *testing.B) {
-			s, _ := benchServer(b, engine.Options{MemQueueSize: 1})
+			s, _ := runServer(b, engine.Options{MemQueueSize: 1}, Options{})
 			conn, err := net.Dial("tcp", s.Addr().String())
 			if err != nil {
 				b.Fatal(err)
@@ -51,27 +49,4 @@ func BenchmarkPubLarge(b *testing.B) {
 			}
 		})
 	}
-}
-
-// benchServer runs the TCP server on 127.0.0.1:0 over a fresh engine
-// (eo with a temporary data path) until the benchmark ends.
-func benchServer(b *testing.B, eo engine.Options) (*Server, *engine.Engine) {
-	b.Helper()
-	eo.DataPath = b.TempDir()
-	eng, err := engine.New(eo)
-	if err != nil {
-		b.Fatal(err)
-	}
-	s := New(Options{Address: "127.0.0.1:0"}, eng)
-	if err := s.Start(); err != nil {
-		_ = eng.Close()
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = s.Stop(ctx)
-		_ = eng.Close()
-	})
-	return s, eng
 }

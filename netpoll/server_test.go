@@ -21,16 +21,26 @@ func startServer(t *testing.T) (*Server, *engine.Engine) {
 // startServerWith is startServer with options (Address is set).
 func startServerWith(t *testing.T, opts Options) (*Server, *engine.Engine) {
 	t.Helper()
-	eng, err := engine.New(engine.Options{DataPath: t.TempDir()})
+	return runServer(t, engine.Options{}, opts)
+}
+
+// runServer runs the TCP server on 127.0.0.1:0 over a fresh engine (eo
+// with a temporary data path) until the test, benchmark or fuzz target
+// ends.
+func runServer(tb testing.TB, eo engine.Options, opts Options) (*Server, *engine.Engine) {
+	tb.Helper()
+	eo.DataPath = tb.TempDir()
+	eng, err := engine.New(eo)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	opts.Address = "127.0.0.1:0"
 	s := New(opts, eng)
 	if err := s.Start(); err != nil {
-		t.Fatal(err)
+		_ = eng.Close()
+		tb.Fatal(err)
 	}
-	t.Cleanup(func() {
+	tb.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = s.Stop(ctx)
