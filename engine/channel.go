@@ -326,13 +326,7 @@ func (c *Channel) pickLocked() *Subscription {
 	return nil
 }
 
-func (c *Channel) applySkipsLocked() {
-	for _, s := range *c.t.skips.Load() {
-		if c.mu.cursor.Seq >= s.From.Seq && c.mu.cursor.Seq < s.To.Seq {
-			c.mu.cursor = s.To
-		}
-	}
-}
+func (c *Channel) applySkipsLocked() { c.mu.cursor = c.t.pastSkips(c.mu.cursor) }
 
 // trimOverflowLocked drops the oldest messages of an ephemeral channel
 // beyond MemQueueSize (upstream drops what its memory queue cannot hold).

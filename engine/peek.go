@@ -217,14 +217,8 @@ func (t *Topic) Peek(o PeekOptions) ([]PeekedMessage, error) {
 // time, until fn returns false. Corrupt records are passed over (the
 // channel's own read counts them); it changes nothing.
 func (t *Topic) walkLog(p queue.Pos, limit uint64, skip map[uint64]struct{}, fn func(rec queue.Record, at int64) bool) {
-	skips := *t.skips.Load()
 	for p.Seq < limit {
-		for _, s := range skips {
-			if p.Seq >= s.From.Seq && p.Seq < s.To.Seq {
-				p = s.To
-			}
-		}
-		if p.Seq >= limit {
+		if p = t.pastSkips(p); p.Seq >= limit {
 			return
 		}
 		rec, err := t.log.Read(p)

@@ -70,6 +70,17 @@ type skipRange struct {
 	To   queue.Pos `json:"to"`
 }
 
+// pastSkips moves p past the skipped spans of the log it is in (messages a
+// paused topic held back and an empty discarded).
+func (t *Topic) pastSkips(p queue.Pos) queue.Pos {
+	for _, s := range *t.skips.Load() {
+		if p.Seq >= s.From.Seq && p.Seq < s.To.Seq {
+			p = s.To
+		}
+	}
+	return p
+}
+
 // channelSet is an immutable snapshot of a topic's channels.
 type channelSet struct {
 	byName map[string]*Channel
